@@ -1,0 +1,164 @@
+"""The one module that touches Delta Lake (delta-rs).
+
+Everything else asks for tables by name; nothing outside this module builds a table path.
+A call to :func:`append` is one Delta commit: it lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from pointline.config import get_lake
+
+
+def table_uri(table: str, lake: str | os.PathLike[str] | None = None) -> str:
+    """URI of ``table`` inside the lake (a local path or object-store URI)."""
+    root = get_lake(lake)
+    return f"{root}/{table}"
+
+
+def open_table(table: str, lake: str | os.PathLike[str] | None = None) -> DeltaTable | None:
+    """The Delta table, or ``None`` when it has never been written."""
+    uri = table_uri(table, lake)
+    if "://" not in uri and not (Path(uri) / "_delta_log").is_dir():
+        return None
+    try:
+        return DeltaTable(uri)
+    except TableNotFoundError:
+        return None
+
+
+def table_version(table: str, lake: str | os.PathLike[str] | None = None) -> int | None:
+    """Current Delta version of ``table`` (``None`` if it does not exist)."""
+    dt_ = open_table(table, lake)
+    return None if dt_ is None else dt_.version()
+
+
+def append(
+    table: str,
+    df: pl.DataFrame,
+    *,
+    lake: str | os.PathLike[str] | None = None,
+    partition_by: Sequence[str] | None = None,
+    overwrite: bool = False,
+) -> int:
+    """Write ``df`` to ``table`` in a single Delta commit and return the new table version.
+
+    ``overwrite=True`` replaces the whole table (used for small dimension tables).
+    """
+    if not overwrite and df.height == 0:
+        version = table_version(table, lake)
+        return -1 if version is None else version
+    uri = table_uri(table, lake)
+    if "://" not in uri:
+        Path(uri).mkdir(parents=True, exist_ok=True)
+    write_deltalake(
+        uri,
+        df.to_arrow(),
+        mode="overwrite" if overwrite else "append",
+        partition_by=list(partition_by) if partition_by else None,
+        schema_mode="overwrite" if overwrite else None,
+    )
+    version = table_version(table, lake)
+    assert version is not None
+    return version
+
+
+def delete_where(table: str, predicate: str, *, lake: str | os.PathLike[str] | None = None) -> int:
+    """Delete rows matching a SQL ``predicate`` in one commit; returns the number of rows deleted."""
+    dt_ = open_table(table, lake)
+    if dt_ is None:
+        return 0
+    metrics = dt_.delete(predicate)
+    return int(metrics.get("num_deleted_rows", 0) or 0)
+
+
+def read_all(table: str, *, lake: str | os.PathLike[str] | None = None) -> pl.DataFrame | None:
+    """Read a whole (small) table eagerly, or ``None`` if it does not exist."""
+    dt_ = open_table(table, lake)
+    if dt_ is None:
+        return None
+    return pl.from_arrow(dt_.to_pyarrow_table())  # type: ignore[return-value]
+
+
+def partition_files(
+    table: str,
+    *,
+    lake: str | os.PathLike[str] | None = None,
+    exchange: str | None = None,
+    dates: Iterable[dt.date] | None = None,
+) -> list[tuple[dict[str, str | None], str]]:
+    """Data files of ``table`` with their partition values, pruned by exchange and date.
+
+    Returns ``[(partition_values, absolute_uri), ...]`` in (exchange, date, path) order.
+    """
+    dt_ = open_table(table, lake)
+    if dt_ is None:
+        return []
+    wanted_dates = None if dates is None else {d.isoformat() for d in dates}
+    actions = dt_.get_add_actions(flatten=True)
+    actions = pa.table(actions) if not isinstance(actions, pa.Table) else actions
+    paths = actions.column("path").to_pylist()
+    exchanges = actions.column("partition.exchange").to_pylist()
+    day_values = actions.column("partition.date").to_pylist()
+    root = dt_.table_uri.rstrip("/")
+    out: list[tuple[dict[str, str | None], str]] = []
+    for path, ex, day in zip(paths, exchanges, day_values, strict=True):
+        day_text = day.isoformat() if isinstance(day, dt.date) else (None if day is None else str(day))
+        if exchange is not None and ex != exchange:
+            continue
+        if wanted_dates is not None and day_text not in wanted_dates:
+            continue
+        out.append(({"exchange": ex, "date": day_text}, _join(root, path)))
+    out.sort(key=lambda item: (item[0]["exchange"] or "", item[0]["date"] or "", item[1]))
+    return out
+
+
+def scan_partitions(
+    table: str,
+    *,
+    lake: str | os.PathLike[str] | None = None,
+    exchange: str | None = None,
+    dates: Iterable[dt.date] | None = None,
+    columns: Sequence[str] | None = None,
+) -> pl.LazyFrame | None:
+    """Lazily scan the pruned partitions of an event table (``None`` when nothing matches).
+
+    Partition columns (``exchange``, ``date``) are not stored in Delta data files; they are
+    re-attached from the partition values here.
+    """
+    files = partition_files(table, lake=lake, exchange=exchange, dates=dates)
+    if not files:
+        return None
+    groups: dict[tuple[str | None, str | None], list[str]] = {}
+    for values, uri in files:
+        groups.setdefault((values["exchange"], values["date"]), []).append(uri)
+    frames = []
+    file_columns = None if columns is None else [c for c in columns if c not in ("exchange", "date")]
+    for (ex, day), uris in groups.items():
+        lf = pl.scan_parquet(uris)
+        if file_columns is not None:
+            lf = lf.select(file_columns)
+        extra = []
+        if columns is None or "exchange" in columns:
+            extra.append(pl.lit(ex, dtype=pl.Utf8).alias("exchange"))
+        if columns is None or "date" in columns:
+            extra.append(pl.lit(dt.date.fromisoformat(day) if day else None, dtype=pl.Date).alias("date"))
+        frames.append(lf.with_columns(extra) if extra else lf)
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def _join(root: str, path: str) -> str:
+    if "://" in path or path.startswith("/"):
+        return path
+    if root.startswith("file://"):
+        root = root[len("file://") :]
+    return f"{root}/{path}"
