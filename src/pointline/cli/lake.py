@@ -1,9 +1,96 @@
-"""`pointline` commands: lake (filled in by its feature work)."""
+"""`pointline symbols`, `pointline coverage`, `pointline query`: looking into the lake."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from pointline.cli.errors import user_errors
+from pointline.research.timeline import us_to_iso
+
+console = Console()
+
+LakeOption = Annotated[Path | None, typer.Option("--lake", help="Lake directory (default: $POINTLINE_LAKE or ./lake).")]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add the lake inspection commands to ``app``."""
+    app.command("symbols")(symbols)
+    app.command("coverage")(coverage)
+    app.command("query")(query_cmd)
+
+
+def symbols(
+    exchange: Annotated[str | None, typer.Option(help="Only this exchange.")] = None,
+    base_asset: Annotated[str | None, typer.Option("--base", help="Only this base asset, e.g. BTC.")] = None,
+    asset_type: Annotated[str | None, typer.Option("--type", help="spot, perpetual, future or option.")] = None,
+    search: Annotated[str | None, typer.Option(help="Substring of the exchange symbol.")] = None,
+    lake: LakeOption = None,
+) -> None:
+    """List the instruments in the lake."""
+    from pointline.research.discovery import list_symbols
+
+    with user_errors():
+        df = list_symbols(exchange=exchange, base_asset=base_asset, asset_type=asset_type, search=search, lake=lake)
+    table = Table(title=f"{df.height} instrument(s)")
+    shown = ["symbol_id", "exchange", "exchange_symbol", "asset_type", "tick_size", "lot_size", "is_inverse"]
+    for column in shown:
+        table.add_column(column)
+    for row in df.select(shown).iter_rows():
+        table.add_row(*[str(v) for v in row])
+    console.print(table)
+
+
+def coverage(
+    exchange: Annotated[str, typer.Argument(help="Exchange, e.g. binance-futures.")],
+    symbol: Annotated[str, typer.Argument(help="Exchange symbol, e.g. BTCUSDT.")],
+    lake: LakeOption = None,
+) -> None:
+    """Show rows, time span and days per table for one instrument."""
+    from pointline.research.discovery import data_coverage
+
+    with user_errors():
+        cov = data_coverage(exchange, symbol, lake=lake)
+    table = Table(title=f"{exchange} {symbol}")
+    for column in ("table", "available", "rows", "first (UTC, ts_local)", "last (UTC, ts_local)", "days"):
+        table.add_column(column)
+    for name, c in cov.items():
+        first = us_to_iso(c["first_ts_us"]) if c["first_ts_us"] is not None else "-"
+        last = us_to_iso(c["last_ts_us"]) if c["last_ts_us"] is not None else "-"
+        table.add_row(name, str(c["available"]), f"{c['rows']:,}", first, last, str(c["days"]))
+    console.print(table)
+
+
+def query_cmd(
+    table: Annotated[str, typer.Argument(help="trades, quotes or book_snapshot_25.")],
+    exchange: Annotated[str, typer.Argument()],
+    symbol: Annotated[str, typer.Argument()],
+    start: Annotated[str, typer.Argument(help="Inclusive start (ISO date/datetime or µs).")],
+    end: Annotated[str, typer.Argument(help="Exclusive end; a bare date excludes that day.")],
+    decoded: Annotated[bool, typer.Option("--decoded", help="Add float px/qty columns.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to FILE.parquet or FILE.csv.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print when not writing a file.")] = 10,
+    lake: LakeOption = None,
+) -> None:
+    """Read events of one instrument in [START, END)."""
+    from pointline.research.query import read_table
+
+    with user_errors():
+        df = read_table(table, exchange, symbol, start, end, decoded=decoded, lake=lake)
+        assert isinstance(df, pl.DataFrame)
+        if out is None:
+            console.print(f"{df.height:,} rows")
+            console.print(df.head(limit))
+            return
+        if out.suffix == ".parquet":
+            df.write_parquet(out)
+        elif out.suffix == ".csv":
+            df.select(pl.exclude(pl.List(pl.Int64), pl.List(pl.Float64))).write_csv(out)
+        else:
+            raise ValueError(f"--out must end in .parquet or .csv, got {out.name!r}")
+    console.print(f"wrote {df.height:,} rows to {out}")
