@@ -1,9 +1,56 @@
-"""`pointline` commands: ingest (filled in by its feature work)."""
+"""`pointline ingest`: load vendor files into the lake, with progress and a summary table."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from pointline.cli.errors import user_errors
+
+console = Console()
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add the ``ingest`` command to ``app``."""
+    app.command("ingest")(ingest_cmd)
+
+
+def ingest_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (walked recursively).")],
+    format: Annotated[
+        str | None, typer.Option("--format", help="tardis, binance-vision or parquet-days (default: detect).")
+    ] = None,
+    symbols: Annotated[
+        Path | None,
+        typer.Option("--symbols", help="CSV/JSON instrument metadata (tick_size, lot_size, ...)."),
+    ] = None,
+    lake: Annotated[
+        Path | None, typer.Option("--lake", help="Lake directory (default: $POINTLINE_LAKE or ./lake).")
+    ] = None,
+    exchange: Annotated[
+        str | None, typer.Option("--exchange", help="Exchange for files without one.")
+    ] = None,
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Symbol for files without one.")] = None,
+) -> None:
+    """Ingest Tardis CSV(.gz), Binance Vision trades or per-day Parquet files.
+
+    Exits 1 if any file failed, 0 otherwise (duplicates and quarantined rows are not failures).
+    """
+    from pointline.ingest import ingest
+
+    with user_errors():
+        report = ingest(
+            paths,
+            format=format,
+            lake=lake,
+            symbols_file=symbols,
+            progress=len(paths) > 1 or any(p.is_dir() for p in paths),
+            exchange=exchange,
+            symbol=symbol,
+        )
+    report.print_summary(console)
+    if not report.ok:
+        raise typer.Exit(1)

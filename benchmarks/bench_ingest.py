@@ -1,0 +1,113 @@
+"""Ingest throughput of a Tardis trades CSV.gz against a plain ``polars.read_csv`` of the same file.
+
+Prints JSON lines: ``ingest_tardis_trades_rows_per_s`` (value = pointline rows/s, baseline =
+read_csv rows/s, ratio = value / baseline; the target is ratio ≥ 0.5) and
+``delta_append_rows_per_s`` (one ``storage.append`` of the same rows: the ceiling any ingest can
+reach, since every ingest ends in that commit). ``--quick`` uses 200k rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from pointline.ingest import ingest
+from pointline.lake import storage
+
+T0 = 1_714_521_600_000_000
+
+
+def make_file(path: Path, rows: int, seed: int = 7) -> None:
+    rng = np.random.default_rng(seed)
+    local = T0 + np.cumsum(rng.integers(0, 20_000, rows))
+    exch = local - rng.integers(50, 5_000, rows)
+    price_ticks = 600_000 + np.cumsum(rng.integers(-3, 4, rows))  # 0.1 tick around 60000
+    qty = rng.integers(1, 50_000, rows)  # 0.001 lot
+    df = pl.DataFrame(
+        {
+            "exchange": "binance-futures",
+            "symbol": "BTCUSDT",
+            "timestamp": exch,
+            "local_timestamp": local,
+            "id": np.arange(rows) + 1_000_000,
+            "side": np.where(rng.random(rows) < 0.5, "buy", "sell"),
+            "price": (pl.Series(price_ticks) // 10).cast(pl.Utf8)
+            + "."
+            + (pl.Series(price_ticks) % 10).cast(pl.Utf8),
+            "amount": (pl.Series(qty) // 1000).cast(pl.Utf8)
+            + "."
+            + (pl.Series(qty) % 1000).cast(pl.Utf8).str.pad_start(3, "0"),
+        }
+    )
+    with gzip.open(path, "wb", compresslevel=6) as fh:
+        df.write_csv(fh)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rows", type=int, default=None)
+    args = parser.parse_args()
+    rows = args.rows or (200_000 if args.quick else 1_000_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "binance-futures_trades_2024-05-01_BTCUSDT.csv.gz"
+        make_file(path, rows)
+        # Warm-up: imports, Delta and Polars thread pools.
+        pl.read_csv(path, infer_schema=False)
+        start = time.perf_counter()
+        baseline_df = pl.read_csv(path)
+        baseline_s = time.perf_counter() - start
+        start = time.perf_counter()
+        report = ingest([path], lake=Path(tmp) / "lake")
+        ingest_s = time.perf_counter() - start
+        assert report.files[0].rows_written == rows == baseline_df.height, report.files[0]
+        # The floor under any ingest: one Delta commit of the same rows (storage.append alone).
+        landed = storage.scan_partitions("trades", lake=Path(tmp) / "lake")
+        assert landed is not None
+        frame = landed.collect()
+        start = time.perf_counter()
+        storage.append("trades", frame, lake=Path(tmp) / "floor", partition_by=("exchange", "date"))
+        append_s = time.perf_counter() - start
+    value, baseline = rows / ingest_s, rows / baseline_s
+    print(
+        json.dumps(
+            {
+                "name": "ingest_tardis_trades_rows_per_s",
+                "value": round(value),
+                "unit": "rows/s",
+                "baseline": round(baseline),
+                "baseline_name": "polars.read_csv",
+                "ratio": round(value / baseline, 3),
+                "rows": rows,
+                "ingest_s": round(ingest_s, 3),
+                "read_csv_s": round(baseline_s, 3),
+            }
+        ),
+        flush=True,
+    )
+    print(
+        json.dumps(
+            {
+                "name": "delta_append_rows_per_s",
+                "value": round(rows / append_s),
+                "unit": "rows/s",
+                "baseline": round(baseline),
+                "baseline_name": "polars.read_csv",
+                "ratio": round((rows / append_s) / baseline, 3),
+                "rows": rows,
+                "note": "storage.append of the ingested rows alone: the ceiling for ingest throughput",
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Run every ``benchmarks/bench_*.py`` script and collect their JSON lines.
+
+Each script compares against a baseline computed in the same run and prints one JSON object
+per line (``name``, ``value``, ``unit``, ``baseline``, ``ratio``, ...). This runner forwards the
+lines, writes them all to ``bench_results/results.jsonl`` and exits non-zero if a script fails.
+Extra arguments (e.g. ``--quick``) are passed to every script.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    out_dir = HERE.parent / "bench_results"
+    out_dir.mkdir(exist_ok=True)
+    results = []
+    failed = []
+    for script in sorted(HERE.glob("bench_*.py")):
+        print(f"# {script.name}", file=sys.stderr, flush=True)
+        proc = subprocess.run(
+            [sys.executable, str(script), *sys.argv[1:]], capture_output=True, text=True, check=False
+        )
+        for line in proc.stdout.splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            record.setdefault("script", script.name)
+            results.append(record)
+            print(json.dumps(record), flush=True)
+        if proc.returncode != 0:
+            failed.append(script.name)
+            print(proc.stderr[-2000:], file=sys.stderr)
+    (out_dir / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
+    if failed:
+        print(f"# failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The registry of vendor formats and what a format hands to the ingest transaction.
+
+A format turns one file into a :class:`Parsed`: the target table and a *staged* frame, one row per
+data row of the file in file order, with the table's canonical columns where values are still
+decimal **text** (exact encoding needs the instrument's exponents, which the transaction owns):
+
+- every table: ``exchange``, ``symbol`` (Utf8), ``ts_local_us``, ``ts_exch_us`` (Int64 µs),
+  ``file_line_number`` (Int32), ``_reason`` (Utf8: why the row is already known bad, else null);
+- ``trades``: ``trade_id`` Utf8, ``side`` Int8 (null only when ``_reason`` is set), ``px``, ``qty`` text;
+- ``quotes``: ``bid_px``, ``bid_qty``, ``ask_px``, ``ask_qty`` text (null = empty side);
+- ``book_snapshot_25``: ``bid_px_{i}``, ``bid_qty_{i}``, ``ask_px_{i}``, ``ask_qty_{i}`` text for
+  ``i < levels`` (level 0 = best).
+
+``source`` keeps the file's own columns (same rows) to render the raw text of quarantined rows.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pointline.errors import PointlineError
+
+REASON_UNPARSEABLE = "unparseable"
+REASON_UNKNOWN_SIDE = "unknown_side"
+REASON_NON_POSITIVE = "non_positive"
+REASON_CROSSED = "crossed"
+
+
+class FileFormatError(PointlineError):
+    """A file cannot be read as the format it was offered as (the file is reported ``failed``)."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the caller knows beyond the file: explicit exchange / symbol (for formats whose rows do not
+    carry them, e.g. Binance Vision)."""
+
+    exchange: str | None = None
+    symbol: str | None = None
+
+
+@dataclass
+class Parsed:
+    """A file read by a format (see the module docstring for the staged columns)."""
+
+    table: str
+    frame: pl.DataFrame
+    source: pl.DataFrame
+    levels: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Format:
+    """A vendor format: recognises its files and stages them. Subclasses set ``name``."""
+
+    name: str = ""
+
+    def sniff(self, path: Path, head: str) -> bool:
+        """Whether ``path`` (whose first line of text is ``head``) is in this format."""
+        raise NotImplementedError
+
+    def read(self, path: Path, options: ReadOptions) -> Parsed:
+        """Stage the file; raise :class:`FileFormatError` when it cannot be read."""
+        raise NotImplementedError
+
+
+FORMATS: dict[str, Format] = {}
+
+
+def register_format(fmt: Format) -> Format:
+    """Add a format to the registry under ``fmt.name``."""
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def get_format(name: str) -> Format:
+    """The registered format called ``name`` (``-`` and ``_`` are interchangeable)."""
+    key = name.replace("_", "-").lower()
+    if key not in FORMATS:
+        raise PointlineError(f"unknown format {name!r}; known formats: {', '.join(sorted(FORMATS))}")
+    return FORMATS[key]
+
+
+def open_text_bytes(path: Path) -> bytes:
+    """The decompressed bytes of a ``.csv``, ``.csv.gz`` or single-member ``.zip`` file."""
+    name = path.name.lower()
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.namelist() if not m.endswith("/")]
+                if len(members) != 1:
+                    raise FileFormatError(
+                        f"{path.name}: expected one CSV inside the zip, found {len(members)}"
+                    )
+                return archive.read(members[0])
+        if name.endswith(".gz"):
+            return gzip.decompress(path.read_bytes())
+        return path.read_bytes()
+    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as exc:
+        raise FileFormatError(
+            f"{path.name}: cannot decompress ({exc}); the file looks truncated or corrupt"
+        ) from None
+
+
+def read_head(path: Path, limit: int = 65536) -> str:
+    """The first line of the (decompressed) file, or ``""`` if it has no readable text."""
+    name = path.name.lower()
+    try:
+        if name.endswith(".gz"):
+            with gzip.open(path, "rb") as fh:
+                data = fh.read(limit)
+        elif name.endswith(".zip"):
+            data = open_text_bytes(path)[:limit]
+        else:
+            with path.open("rb") as fh:
+                data = fh.read(limit)
+    except (OSError, EOFError, zipfile.BadZipFile, FileFormatError):
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    return text.splitlines()[0].strip().lstrip("\ufeff") if text else ""
+
+
+def read_csv_text(
+    path: Path, *, has_header: bool = True, new_columns: list[str] | None = None
+) -> pl.DataFrame:
+    """Read a CSV with every column as Utf8 (exact decimals); gzip is handled by Polars itself."""
+    source: Path | io.BytesIO = path
+    if path.name.lower().endswith(".zip"):
+        source = io.BytesIO(open_text_bytes(path))
+    try:
+        df = pl.read_csv(source, has_header=has_header, infer_schema=False, new_columns=new_columns)
+    except (pl.exceptions.PolarsError, OSError, EOFError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FileFormatError(f"{path.name}: not a readable CSV ({first})") from None
+    return df
+
+
+def line_numbers(height: int, has_header: bool) -> pl.Expr:
+    """1-based physical line of each row: the header is line 1, so the first data row is line 2."""
+    start = 2 if has_header else 1
+    return pl.int_range(start, start + height, dtype=pl.Int32).alias("file_line_number")
+
+
+def int_or_reason(text: pl.Expr, *, required: bool) -> tuple[pl.Expr, pl.Expr]:
+    """Int64 from integer text and a reason expression (``unparseable`` when present but not an int,
+    or missing while ``required``)."""
+    value = text.cast(pl.Int64, strict=False)
+    bad = value.is_null() if required else (value.is_null() & text.is_not_null())
+    return value, pl.when(bad).then(pl.lit(REASON_UNPARSEABLE))
+
+
+def raw_text(source: pl.DataFrame) -> pl.Series:
+    """The row rendered back as comma-joined fields (nulls as empty fields)."""
+    return source.select(
+        pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("") for c in source.columns], separator=",")
+    ).to_series()

@@ -1,0 +1,230 @@
+"""The per-file ingest transaction.
+
+For each file: hash its content (sha256, streamed) → if the ledger says the content already landed,
+record ``skipped-duplicate`` and write nothing else → detect and parse (a file that cannot be read is
+``failed``, nothing written but the ledger row) → register new instruments in ``dim_symbol`` →
+ledger row ``started`` → the good rows in ONE Delta commit → quarantined rows → final ledger row.
+
+Crash safety: the ``started`` row names the file's ``file_id`` and table. A rerun that finds
+``started`` (or ``failed``) as the latest status of the content first deletes that ``file_id``'s rows
+from the table and from ``_quarantine``, so a killed ingest plus a rerun leaves exactly the rows of
+an uninterrupted run. One ingest at a time per lake: ``file_id`` assignment is not safe against a
+concurrent writer.
+
+Test hook: with ``POINTLINE_TEST_CRASH_AFTER_COMMIT=1`` in the environment the process exits
+(``os._exit(17)``) right after the first data commit, imitating a kill mid-transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pointline.ingest import canonical, instruments
+from pointline.ingest.detect import detect_format, expand_paths
+from pointline.ingest.registry import FileFormatError, Parsed, ReadOptions, raw_text
+from pointline.ingest.report import FileResult, IngestReport
+from pointline.lake import dim_symbol, manifest, quarantine, storage
+from pointline.lake.manifest import LedgerEntry
+from pointline.lake.schema import PARTITION_COLUMNS
+
+CRASH_HOOK_ENV = "POINTLINE_TEST_CRASH_AFTER_COMMIT"
+LakeArg = str | os.PathLike[str] | None
+
+
+@dataclass
+class IngestContext:
+    """State shared by the files of one ingest call (the ledger and instruments, cached)."""
+
+    lake: LakeArg
+    format: str | None = None
+    options: ReadOptions = field(default_factory=ReadOptions)
+    metadata: instruments.Metadata | None = None
+    ledger: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=manifest.SCHEMA))
+    current: dict[int, dim_symbol.SymbolInfo] = field(default_factory=dict)
+
+    def load(self) -> IngestContext:
+        self.ledger = manifest.read_manifest(self.lake)
+        dims = dim_symbol.read_dim_symbol(self.lake, current_only=True)
+        self.current = {row["symbol_id"]: dim_symbol.SymbolInfo(**row) for row in dims.iter_rows(named=True)}
+        return self
+
+    def record(self, entry: LedgerEntry) -> LedgerEntry:
+        entry = manifest.record(entry, self.lake)
+        row = pl.DataFrame([entry.__dict__], schema=manifest.SCHEMA)
+        self.ledger = pl.concat([self.ledger, row], how="vertical")
+        return entry
+
+
+def run(
+    paths: Iterable[str | Path],
+    context: IngestContext,
+    on_file: Callable[[Path, FileResult | None], None] | None = None,
+) -> IngestReport:
+    """Ingest every file under ``paths`` (directories walked recursively); never raises for bad files.
+
+    ``on_file(path, None)`` is called before and ``on_file(path, result)`` after each file (progress).
+    """
+    context.load()
+    report = IngestReport()
+    for path in expand_paths(paths):
+        if on_file:
+            on_file(path, None)
+        result = ingest_file(path, context)
+        report.files.append(result)
+        if on_file:
+            on_file(path, result)
+    return report
+
+
+def ingest_file(path: Path, context: IngestContext) -> FileResult:
+    """Run the transaction for one file (see the module docstring)."""
+    shown = str(path)
+    if not path.is_file():
+        return FileResult(
+            path=shown, status=manifest.FAILED, reason=f"{path} does not exist or is not a file"
+        )
+    try:
+        size, sha = path.stat().st_size, sha256_of(path)
+    except OSError as exc:
+        return FileResult(path=shown, status=manifest.FAILED, reason=f"cannot read {path.name}: {exc}")
+    previous = manifest.latest(sha, ledger=context.ledger)
+    if previous is not None and previous.status in manifest.DONE:
+        context.record(
+            LedgerEntry(
+                file_id=previous.file_id,
+                path=shown,
+                size_bytes=size,
+                sha256=sha,
+                format=previous.format,
+                table=previous.table,
+                status=manifest.SKIPPED,
+                reason=f"same content as {previous.path}",
+                delta_version=previous.delta_version,
+            )
+        )
+        return FileResult(
+            path=shown,
+            status=manifest.SKIPPED,
+            file_id=previous.file_id,
+            format=previous.format,
+            table=previous.table,
+            reason=f"same content as {previous.path}",
+            sha256=sha,
+        )
+    file_id = previous.file_id if previous is not None else manifest.next_file_id(ledger=context.ledger)
+    assert file_id is not None
+    if previous is not None and previous.table:
+        _undo_partial(file_id, previous.table, context.lake)
+    base = LedgerEntry(
+        file_id=file_id, path=shown, size_bytes=size, sha256=sha, format=None, table=None, status=""
+    )
+
+    fmt_name = None
+    try:
+        fmt = detect_format(path, context.format)
+        fmt_name = fmt.name
+        parsed = fmt.read(path, context.options)
+    except FileFormatError as exc:
+        return _failed(context, base, fmt_name, str(exc))
+    except Exception as exc:  # a vendor file can break a parser in ways we cannot list; report, don't raise
+        return _failed(context, base, fmt_name, f"{path.name}: cannot read ({type(exc).__name__}: {exc})")
+
+    candidates = canonical.propose_symbols(parsed, set(context.current), context.metadata)
+    if candidates:
+        context.current.update(dim_symbol.upsert(candidates, lake=context.lake))
+    wanted = {dim_symbol.symbol_id_for(e, s) for e, s in canonical.instruments_in(parsed)}
+    infos = {sid: context.current[sid] for sid in wanted if sid in context.current}
+    good, bad = canonical.to_lake_rows(parsed, infos, file_id)
+
+    entry = LedgerEntry(
+        **{**base.__dict__, "format": fmt_name, "table": parsed.table, "status": manifest.STARTED}
+    )
+    context.record(entry)
+    version = storage.append(parsed.table, good, lake=context.lake, partition_by=PARTITION_COLUMNS)
+    if os.environ.get(CRASH_HOOK_ENV) == "1":
+        os._exit(17)
+    if bad.height:
+        quarantine.append_rows(_quarantine_rows(parsed, bad, file_id, shown), context.lake)
+    status = manifest.QUARANTINED if bad.height else manifest.INGESTED
+    reason = _reason_summary(bad) if bad.height else None
+    rows_read = parsed.frame.height
+    final = LedgerEntry(
+        **{
+            **entry.__dict__,
+            "status": status,
+            "rows_read": rows_read,
+            "rows_written": good.height,
+            "rows_quarantined": bad.height,
+            "reason": reason,
+            "delta_version": version if good.height else None,
+            "ingested_at_us": 0,
+        }
+    )
+    context.record(final)
+    return FileResult(
+        path=shown,
+        status=status,
+        file_id=file_id,
+        format=fmt_name,
+        table=parsed.table,
+        rows_read=rows_read,
+        rows_written=good.height,
+        rows_quarantined=bad.height,
+        reason=reason,
+        delta_version=final.delta_version,
+        sha256=sha,
+    )
+
+
+def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in chunks (constant memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _undo_partial(file_id: int, table: str, lake: LakeArg) -> None:
+    """Remove what an interrupted run of this file may have committed."""
+    storage.delete_where(table, f"file_id = {int(file_id)}", lake=lake)
+    quarantine.delete_file(file_id, lake)
+
+
+def _failed(context: IngestContext, base: LedgerEntry, fmt_name: str | None, reason: str) -> FileResult:
+    entry = context.record(
+        LedgerEntry(**{**base.__dict__, "format": fmt_name, "status": manifest.FAILED, "reason": reason})
+    )
+    return FileResult(
+        path=entry.path,
+        status=manifest.FAILED,
+        file_id=entry.file_id,
+        format=fmt_name,
+        reason=reason,
+        sha256=entry.sha256,
+    )
+
+
+def _quarantine_rows(parsed: Parsed, bad: pl.DataFrame, file_id: int, path: str) -> pl.DataFrame:
+    raw = raw_text(parsed.source[bad["_row"]])
+    return pl.DataFrame(
+        {
+            "file_id": pl.Series([file_id] * bad.height, dtype=pl.Int32),
+            "path": [path] * bad.height,
+            "file_line_number": bad["file_line_number"],
+            "table": [parsed.table] * bad.height,
+            "reason": bad["reason"],
+            "raw": raw,
+        }
+    )
+
+
+def _reason_summary(bad: pl.DataFrame) -> str:
+    counts = bad.group_by("reason").len().sort("len", "reason", descending=[True, False])
+    return ", ".join(f"{n} {r}" for r, n in counts.iter_rows())

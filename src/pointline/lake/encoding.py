@@ -1,0 +1,307 @@
+"""Exact decimal text ↔ fixed-point Int64 (DESIGN.md §3 Encoding).
+
+A price ``p`` with exponent ``e`` is stored as the integer ``p × 10^e``; the same for sizes. The
+integer is computed from the vendor's decimal *text*, never through a float, so every stored value
+equals the vendor's decimal exactly. A value the exponent cannot represent exactly is reported with
+reason ``precision`` (never rounded); text that is not a decimal number is ``unparseable``; a value
+whose integer would come near the Int64 limit is ``overflow``.
+
+The fast path is vectorised in Polars: drop the decimal point, cast the digits to Int64 and rescale
+by a power of ten. Only rows the fast path cannot read (scientific notation such as ``1e-05``, a
+leading ``+``, surrounding blanks) go through Python's :class:`decimal.Decimal`.
+
+Example
+-------
+>>> import polars as pl
+>>> encode_series(pl.Series(["9682.19", "1e-05", "0.001"]), 4).values.to_list()
+[96821900, None, 10]
+>>> encode_series(pl.Series(["9682.19", "1e-05", "0.001"]), 4).reasons.to_list()
+[None, 'precision', None]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import polars as pl
+
+#: Reasons a text value cannot be encoded (also quarantine reasons).
+REASON_UNPARSEABLE = "unparseable"
+REASON_PRECISION = "precision"
+REASON_OVERFLOW = "overflow"
+
+#: Largest magnitude an encoded value may take: 2^62, far enough from the Int64 limit that sums
+#: of a few values never wrap.
+MAX_ABS_INT = 2**62
+#: Exponents are bounded so that a value with this many integer digits still fits (see choose_exponent).
+MAX_TOTAL_DIGITS = 17
+#: Extra decimals granted beyond what the first file / the metadata needs (tick sizes get finer).
+HEADROOM_DECIMALS = 2
+MAX_EXPONENT = 18
+
+_POW10 = [10**k for k in range(19)]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Result of :func:`encode_series`: Int64 ``values`` (null where not encodable) and Utf8
+    ``reasons`` (null where encoded or where the input was null/empty)."""
+
+    values: pl.Series
+    reasons: pl.Series
+
+
+def encode_series(text: pl.Series, exp: int) -> Encoded:
+    """Encode decimal text as ``value × 10^exp`` integers, exactly.
+
+    Parameters
+    ----------
+    text
+        Utf8 series of decimal numbers (``"9682"``, ``"-1.5"``, ``".5"``, ``"1.2E+3"``).
+        Null or empty text gives a null value with a null reason (callers decide whether a
+        missing value is allowed).
+    exp
+        Decimal exponent, ``0 <= exp <= 18``.
+
+    Returns
+    -------
+    Encoded
+        ``values`` Int64 and ``reasons`` Utf8 (``unparseable`` / ``precision`` / ``overflow``).
+
+    Example
+    -------
+    >>> encode_series(pl.Series(["1.5", "x"]), 2).values.to_list()
+    [150, None]
+    """
+    if not 0 <= exp <= MAX_EXPONENT:
+        raise ValueError(f"exponent must be in [0, {MAX_EXPONENT}], got {exp}")
+    name = text.name
+    frame = _fast_encode(pl.DataFrame({"t": text.cast(pl.Utf8)}), exp)
+    needs_slow = frame.select(
+        pl.col("v").is_null() & pl.col("t").is_not_null() & (pl.col("t") != "") & pl.col("r").is_null()
+    ).to_series()
+    if needs_slow.any():
+        frame = _slow_encode(frame, needs_slow, exp)
+    return Encoded(values=frame["v"].alias(name), reasons=frame["r"].alias(name))
+
+
+def _fast_encode(frame: pl.DataFrame, exp: int) -> pl.DataFrame:
+    """Add ``v`` (Int64) and ``r`` (reason) for plain decimals; other text gets ``v = null, r = null``
+    so the slow path can look at it. Intermediate columns are materialised once (no recomputation)."""
+    t = pl.col("t")
+    frame = frame.with_columns(
+        # Polars' string → Int64 cast accepts exactly an optional sign and ASCII digits; anything else
+        # (blanks, exponents, a second point, too many digits) comes out null and goes to the slow path.
+        t.str.replace(".", "", literal=True, n=1).cast(pl.Int64, strict=False).alias("_raw"),
+        (pl.lit(exp, dtype=pl.Int64) - t.str.len_bytes().cast(pl.Int64) + t.str.find(".", literal=True) + 1)
+        .fill_null(exp)
+        .alias("_up"),  # > 0: multiply by 10^_up; < 0: must divide exactly by 10^-_up
+    )
+    raw, up = pl.col("_raw"), pl.col("_up")
+    if frame.select((up >= 0).all()).item():
+        # Common case: no value has more decimals than the exponent.
+        scale = pl.lit(10, dtype=pl.Int64).pow(up.clip(0, 18))
+        fits = (raw.cast(pl.Float64).abs() * scale.cast(pl.Float64)) < float(MAX_ABS_INT)
+        return frame.select(
+            "t",
+            pl.when(fits).then(raw * scale).alias("v"),
+            pl.when(raw.is_not_null() & ~fits).then(pl.lit(REASON_OVERFLOW)).alias("r"),
+        )
+    scale_up = pl.lit(10, dtype=pl.Int64).pow(up.clip(0, 18))
+    scale_down = pl.lit(10, dtype=pl.Int64).pow((-up).clip(0, 18))
+    too_many = (-up) > 18
+    exact_down = pl.when(too_many).then(raw == 0).otherwise((raw % scale_down) == 0)
+    # Float magnitude check is conservative and cheap: anything near 2^62 is rejected.
+    fits = (raw.cast(pl.Float64).abs() * scale_up.cast(pl.Float64)) < float(MAX_ABS_INT)
+    value = (
+        pl.when(raw.is_null())
+        .then(None)
+        .when(up >= 0)
+        .then(pl.when(fits).then(raw * scale_up))
+        .when(exact_down)
+        .then(pl.when(too_many).then(0).otherwise(raw // scale_down))
+    )
+    reason = (
+        pl.when(raw.is_null())
+        .then(pl.lit(None, dtype=pl.Utf8))
+        .when((up >= 0) & ~fits)
+        .then(pl.lit(REASON_OVERFLOW))
+        .when((up < 0) & ~exact_down)
+        .then(pl.lit(REASON_PRECISION))
+    )
+    return frame.select("t", value.cast(pl.Int64).alias("v"), reason.alias("r"))
+
+
+def _slow_encode(frame: pl.DataFrame, mask: pl.Series, exp: int) -> pl.DataFrame:
+    idx = frame.with_row_index("_i").filter(mask)["_i"].to_list()
+    texts = frame["t"].gather(idx).to_list()
+    values: list[int | None] = []
+    reasons: list[str | None] = []
+    for text in texts:
+        value, reason = encode_text(text, exp)
+        values.append(value)
+        reasons.append(reason)
+    v = frame["v"].scatter(idx, pl.Series(values, dtype=pl.Int64))
+    r = frame["r"].scatter(idx, pl.Series(reasons, dtype=pl.Utf8))
+    return frame.with_columns(v=v, r=r)
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """Parse one decimal string (plain or scientific); ``None`` when it is not a finite number.
+
+    Example
+    -------
+    >>> parse_decimal("1.2E+3")
+    Decimal('1.2E+3')
+    """
+    try:
+        value = Decimal(text.strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def encode_text(text: str, exp: int) -> tuple[int | None, str | None]:
+    """Encode one decimal string; returns ``(value, None)`` or ``(None, reason)``.
+
+    Example
+    -------
+    >>> encode_text("1e-05", 6)
+    (10, None)
+    """
+    value = parse_decimal(text)
+    if value is None:
+        return None, REASON_UNPARSEABLE
+    scaled = value.scaleb(exp)
+    if scaled != scaled.to_integral_value():
+        return None, REASON_PRECISION
+    as_int = int(scaled)
+    if abs(as_int) >= MAX_ABS_INT:
+        return None, REASON_OVERFLOW
+    return as_int, None
+
+
+def significant_decimals(text: pl.Series) -> int:
+    """Largest number of significant decimals (trailing zeros ignored) among parseable values.
+
+    Example
+    -------
+    >>> significant_decimals(pl.Series(["9682.10", "0.132", "1e-05"]))
+    5
+    """
+    return decimal_profile(text)[0]
+
+
+def integer_digits(text: pl.Series) -> int:
+    """Number of digits before the decimal point of the largest-magnitude parseable value (at least 1)."""
+    return decimal_profile(text)[1]
+
+
+def decimal_profile(text: pl.Series) -> tuple[int, int]:
+    """``(significant decimals, integer digits)`` maxima over the parseable values of ``text``.
+
+    Computed on the distinct values (market data repeats prices and sizes a lot).
+    """
+    t = pl.col("t")
+    distinct = pl.DataFrame({"t": text.cast(pl.Utf8).drop_nulls().unique()})
+    trimmed = pl.when(t.str.contains(".", literal=True)).then(t.str.strip_chars_end("0")).otherwise(t)
+    stats = distinct.with_columns(
+        t.str.replace(".", "", literal=True, n=1).cast(pl.Int64, strict=False).is_not_null().alias("plain"),
+        trimmed.str.strip_chars_start("+-0").alias("_core"),
+    ).with_columns(
+        (pl.col("_core").str.len_bytes() - pl.col("_core").str.find(".", literal=True) - 1)
+        .fill_null(0)
+        .alias("decimals"),
+        pl.col("_core")
+        .str.find(".", literal=True)
+        .fill_null(pl.col("_core").str.len_bytes())
+        .alias("int_digits"),
+    )
+    plain = stats.filter(pl.col("plain"))
+    decimals = int(plain["decimals"].max() or 0)  # type: ignore[arg-type]
+    digits = int(plain["int_digits"].max() or 1)  # type: ignore[arg-type]
+    for other in stats.filter(~pl.col("plain"))["t"].to_list():
+        value = parse_decimal(other)
+        if value is not None and value != 0:
+            decimals = max(decimals, _decimals_of(value))
+            digits = max(digits, value.adjusted() + 1)
+    return decimals, max(1, digits)
+
+
+def decimals_of_step(step: float | str | Decimal | None) -> int | None:
+    """Decimals needed to write a tick or lot size exactly (``0.01`` → 2, ``5`` → 0); ``None`` passes.
+
+    Floats are read through their shortest round-trip text (``repr``), so ``0.1`` means ``"0.1"``.
+    """
+    if step is None:
+        return None
+    value = parse_decimal(repr(step) if isinstance(step, float) else str(step))
+    return None if value is None else _decimals_of(value)
+
+
+def choose_exponent(observed_decimals: int, integer_digits: int = 1, step_decimals: int | None = None) -> int:
+    """Exponent for a new symbol: the decimals needed plus headroom, bounded against overflow.
+
+    Parameters
+    ----------
+    observed_decimals
+        Significant decimals seen in the first file (see :func:`significant_decimals`).
+    integer_digits
+        Digits before the point of the largest value seen; the exponent keeps
+        ``integer_digits + exp <= 17`` when it can, i.e. values stay ~100x below ``2^62``.
+    step_decimals
+        Decimals of the tick/lot size from instrument metadata; used instead of the observation when given
+        (but never below what was observed, so the first file always encodes).
+
+    Returns
+    -------
+    int in ``[0, 18]``.
+
+    Example
+    -------
+    >>> choose_exponent(2, 5)
+    4
+    """
+    need = observed_decimals if step_decimals is None else max(step_decimals, observed_decimals)
+    room = MAX_TOTAL_DIGITS - integer_digits
+    return max(0, min(MAX_EXPONENT, max(need, min(need + HEADROOM_DECIMALS, room))))
+
+
+def decode_expr(column: str | pl.Expr, exp: int) -> pl.Expr:
+    """Float64 from fixed point: ``int / 10^exp`` (the double nearest the stored decimal).
+
+    Works on Int64 columns and on List(Int64) columns (element-wise).
+
+    Example
+    -------
+    >>> pl.DataFrame({"px_int": [96821900]}).select(decode_expr("px_int", 4)).item()
+    9682.19
+    """
+    expr = pl.col(column) if isinstance(column, str) else column
+    scale = float(_POW10[exp])
+    return expr.cast(pl.Float64) / scale
+
+
+def decode_list_expr(column: str | pl.Expr, exp: int) -> pl.Expr:
+    """List(Float64) from a List(Int64) fixed-point column (book levels)."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    scale = float(_POW10[exp])
+    return expr.list.eval(pl.element().cast(pl.Float64) / scale)
+
+
+def decode_value(value: int, exp: int) -> Decimal:
+    """Exact decimal of one stored integer.
+
+    Example
+    -------
+    >>> decode_value(96821900, 4) == Decimal("9682.19")
+    True
+    """
+    return Decimal(value).scaleb(-exp)
+
+
+def _decimals_of(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)

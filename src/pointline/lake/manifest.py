@@ -1,0 +1,116 @@
+"""The ingest ledger ``_ingest_manifest`` (DESIGN.md §3 Ingestion).
+
+An append-only Delta table with one row per ingest event of a file. The latest row per ``sha256``
+(by ``ingested_at_us``, then append order) states where the file stands:
+
+- ``started``: a run began writing the file and has not finished (a crash, if no run is active);
+- ``ingested``: all rows landed; ``quarantined``: the file landed but some rows were quarantined;
+- ``skipped-duplicate``: the content was already in the lake when this path was offered;
+- ``failed``: the file could not be read; nothing of it is in the lake.
+
+``file_id`` (Int32) is assigned sequentially at the first sight of a content hash and reused by
+every later row of that hash. Timestamps: ``ingested_at_us`` is wall-clock µs since the epoch (UTC).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import polars as pl
+
+from pointline.lake import storage
+
+TABLE = "_ingest_manifest"
+LakeArg = str | os.PathLike[str] | None
+
+STARTED = "started"
+INGESTED = "ingested"
+QUARANTINED = "quarantined"
+SKIPPED = "skipped-duplicate"
+FAILED = "failed"
+#: Statuses meaning the file's rows are in the lake.
+DONE = (INGESTED, QUARANTINED, SKIPPED)
+
+SCHEMA: dict[str, pl.DataType] = {
+    "file_id": pl.Int32(),
+    "path": pl.Utf8(),
+    "size_bytes": pl.Int64(),
+    "sha256": pl.Utf8(),
+    "format": pl.Utf8(),
+    "table": pl.Utf8(),
+    "status": pl.Utf8(),
+    "rows_read": pl.Int64(),
+    "rows_written": pl.Int64(),
+    "rows_quarantined": pl.Int64(),
+    "reason": pl.Utf8(),
+    "delta_version": pl.Int64(),
+    "ingested_at_us": pl.Int64(),
+}
+
+
+_LAST_STAMP_US = 0
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger row. ``delta_version`` is the event table's version after the data commit."""
+
+    file_id: int | None
+    path: str
+    size_bytes: int | None
+    sha256: str | None
+    format: str | None
+    table: str | None
+    status: str
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+    delta_version: int | None = None
+    ingested_at_us: int = 0
+
+
+def read_manifest(lake: LakeArg = None) -> pl.DataFrame:
+    """The whole ledger in append order (an empty frame with the schema if nothing was ingested).
+
+    Example
+    -------
+    >>> read_manifest().filter(pl.col("status") == "failed")  # doctest: +SKIP
+    """
+    df = storage.read_all(TABLE, lake=lake)
+    if df is None:
+        return pl.DataFrame(schema=SCHEMA)
+    return df.select([pl.col(c).cast(t) for c, t in SCHEMA.items()]).sort(
+        "ingested_at_us", maintain_order=True
+    )
+
+
+def latest(sha256: str, lake: LakeArg = None, ledger: pl.DataFrame | None = None) -> LedgerEntry | None:
+    """The latest ledger row of a content hash, or ``None`` if the content was never seen."""
+    df = read_manifest(lake) if ledger is None else ledger
+    rows = df.filter(pl.col("sha256") == sha256)
+    if rows.height == 0:
+        return None
+    return LedgerEntry(**rows.row(rows.height - 1, named=True))
+
+
+def next_file_id(lake: LakeArg = None, ledger: pl.DataFrame | None = None) -> int:
+    """The next unused ``file_id`` (1 for an empty ledger)."""
+    df = read_manifest(lake) if ledger is None else ledger
+    top = df["file_id"].max()
+    return 1 if top is None else int(top) + 1  # type: ignore[arg-type]
+
+
+def record(entry: LedgerEntry, lake: LakeArg = None) -> LedgerEntry:
+    """Append one row to the ledger (one Delta commit); stamps ``ingested_at_us`` if unset.
+
+    Stamps are strictly increasing within a process so "latest row" is never ambiguous.
+    """
+    global _LAST_STAMP_US
+    if not entry.ingested_at_us:
+        _LAST_STAMP_US = max(time.time_ns() // 1000, _LAST_STAMP_US + 1)
+        entry = LedgerEntry(**{**asdict(entry), "ingested_at_us": _LAST_STAMP_US})
+    storage.append(TABLE, pl.DataFrame([asdict(entry)], schema=SCHEMA), lake=lake)
+    return entry

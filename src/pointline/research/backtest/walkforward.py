@@ -1,0 +1,198 @@
+"""Walk-forward validation: the configuration is chosen on the training window only.
+
+For each fold the whole sweep runs on the bars of ``[train_start, train_end)`` alone (a trade whose
+exit would fall after ``train_end`` is never closed, so no test price reaches the choice); the chosen
+configuration is then run on ``[test_start, test_end)`` and reported out of sample. Folds are
+``rolling`` (fixed-length training window) or ``anchored`` (training always starts at the first bar).
+All bounds are µs on the bars' ``ts`` (known-at) clock, half-open.
+
+The signal and regime columns of the frame must themselves be point-in-time (trailing windows,
+causal thresholds); then nothing computed for a training bar depends on a test bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from pointline.errors import PointlineError
+from pointline.research.backtest.fixed_holding import (
+    PreparedSeries,
+    prepare_series,
+    run_prepared,
+    tradeable_mask,
+    trades_frame,
+)
+from pointline.research.backtest.metrics import trade_metrics
+from pointline.research.backtest.sweep import best_config, sweep
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One train/test split; all bounds Int64 µs on the ``ts`` clock, half-open ``[start, end)``."""
+
+    train_start: int
+    train_end: int
+    test_start: int
+    test_end: int
+
+
+def make_folds(
+    ts_min: int,
+    ts_max: int,
+    *,
+    train_us: int,
+    test_us: int,
+    step_us: int | None = None,
+    anchored: bool = False,
+) -> list[Fold]:
+    """Consecutive folds covering ``[ts_min, ts_max]``.
+
+    Parameters
+    ----------
+    ts_min, ts_max
+        First and last bar ``ts`` (µs).
+    train_us, test_us
+        Training and test window lengths (µs).
+    step_us
+        Shift between folds (default ``test_us``: test windows tile time without overlap).
+    anchored
+        Training windows all start at ``ts_min`` (and grow) instead of rolling.
+
+    Returns
+    -------
+    list[Fold]
+        Folds whose test window starts before ``ts_max``; the last test window may be shorter.
+
+    Example
+    -------
+    >>> [f.test_start for f in make_folds(0, 100, train_us=40, test_us=30)]
+    [40, 70]
+    """
+    if train_us <= 0 or test_us <= 0:
+        raise PointlineError(f"make_folds: train and test lengths must be > 0 µs, got {train_us}, {test_us}")
+    step = step_us or test_us
+    folds = []
+    start = ts_min
+    while start + train_us <= ts_max:
+        split = start + train_us
+        folds.append(
+            Fold(
+                train_start=ts_min if anchored else start,
+                train_end=split,
+                test_start=split,
+                test_end=min(split + test_us, ts_max + 1),
+            )
+        )
+        start += step
+    if not folds:
+        raise PointlineError(
+            f"make_folds: the data span ({ts_max - ts_min} µs) is shorter than one training window ({train_us} µs)"
+        )
+    return folds
+
+
+@dataclass(frozen=True)
+class WalkForwardResult:
+    """Per-fold choice with in-sample and out-of-sample metrics, plus the trades of both sides."""
+
+    folds: pl.DataFrame
+    is_trades: pl.DataFrame
+    oos_trades: pl.DataFrame
+
+
+def _window(df: pl.DataFrame, ts_col: str, start: int, end: int) -> pl.DataFrame:
+    return df.filter((pl.col(ts_col) >= start) & (pl.col(ts_col) < end))
+
+
+def _run_config(
+    series: PreparedSeries, config: Mapping[str, Any], vol_filters: Mapping[str, Sequence[str] | None], **kw: Any
+) -> tuple[pl.DataFrame, dict[str, float]]:
+    arrays = run_prepared(
+        series,
+        tradeable_mask(series, vol_filters[config["vol_filter"]]),
+        threshold=config["threshold"],
+        holding_bars=config["holding_bars"],
+        **kw,
+    )
+    span = (int(series.ts[0]), int(series.ts[-1])) if series.ts.size else (0, 0)
+    metrics = trade_metrics(
+        arrays["net_bps"],
+        series.ts[arrays["exit_idx"]],
+        span=span,
+        holding_bars=config["holding_bars"],
+        interval_us=series.interval_us,
+    )
+    return trades_frame(series, arrays), metrics
+
+
+def walk_forward(
+    df: pl.DataFrame,
+    folds: Sequence[Fold],
+    *,
+    thresholds: Sequence[float],
+    holdings: Mapping[str, int],
+    vol_filters: Mapping[str, Sequence[str] | None],
+    fee_bps: float = 7.0,
+    side: int = -1,
+    overlapping: bool = False,
+    objective: str = "total_pnl_bps",
+    min_trades: int = 50,
+    prepare_kwargs: Mapping[str, Any] | None = None,
+) -> WalkForwardResult:
+    """Choose on each training window, evaluate on the following test window.
+
+    Parameters
+    ----------
+    df
+        Bar frame with signal, prices, regime and ``ts`` (see ``prepare_kwargs``).
+    folds
+        From :func:`make_folds` (or hand-made).
+    thresholds, holdings, vol_filters, fee_bps, side, overlapping
+        The sweep grid and trading rule (see :func:`pointline.research.backtest.sweep.sweep`).
+    objective, min_trades
+        Selection rule on the training sweep (highest objective with more than ``min_trades``).
+    prepare_kwargs
+        Column names and entry mode passed to ``prepare_series``.
+
+    Returns
+    -------
+    WalkForwardResult
+        ``folds``: one row per fold with the bounds, the chosen ``vol_filter``/``threshold``/
+        ``holding``, and ``is_<metric>`` / ``oos_<metric>`` columns; trades carry a ``fold`` column.
+
+    Example
+    -------
+    >>> wf = walk_forward(bars, make_folds(t0, t1, train_us=..., test_us=...),  # doctest: +SKIP
+    ...                   thresholds=[1.5], holdings={"30m": 6}, vol_filters={"all": None})
+    """
+    prep = dict(prepare_kwargs or {})
+    ts_col = prep.get("ts_col", "ts")
+    kw = {"fee_bps": fee_bps, "side": side, "overlapping": overlapping}
+    rows, is_parts, oos_parts = [], [], []
+    for i, fold in enumerate(folds):
+        train = prepare_series(_window(df, ts_col, fold.train_start, fold.train_end), **prep)
+        test = prepare_series(_window(df, ts_col, fold.test_start, fold.test_end), **prep)
+        grid = sweep(train, thresholds=thresholds, holdings=holdings, vol_filters=vol_filters, **kw)
+        chosen = best_config(grid, objective=objective, min_trades=min_trades)
+        row: dict[str, Any] = {"fold": i, **fold.__dict__}
+        if chosen is None:
+            row.update(vol_filter=None, threshold=None, holding=None, holding_bars=None)
+            rows.append(row)
+            continue
+        row.update({k: chosen[k] for k in ("vol_filter", "threshold", "holding", "holding_bars")})
+        for name, series, parts in (("is", train, is_parts), ("oos", test, oos_parts)):
+            trades, metrics = _run_config(series, chosen, vol_filters, **kw)
+            row.update({f"{name}_{k}": v for k, v in metrics.items()})
+            parts.append(trades.with_columns(pl.lit(i).alias("fold")))
+        rows.append(row)
+    folds_df = pl.DataFrame(rows, infer_schema_length=None)
+    empty = pl.DataFrame(schema={"fold": pl.Int32})
+    return WalkForwardResult(
+        folds=folds_df,
+        is_trades=pl.concat(is_parts) if is_parts else empty,
+        oos_trades=pl.concat(oos_parts) if oos_parts else empty,
+    )

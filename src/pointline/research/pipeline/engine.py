@@ -1,0 +1,250 @@
+"""The pipeline engine: a pure function from loaded inputs to a feature table.
+
+``compute(plan, inputs)`` never reads the lake. The gates rely on that: they call it again on
+truncated, re-read or day-chunked inputs and compare.
+
+Modes
+-----
+- ``bar_then_feature``: spine from the primary trades source → every source aggregated onto that
+  spine (``bucket``: events assigned to bars; ``asof_backward``: the state known at each bar's
+  ``ts``) → derived features.
+- ``tick_then_bar``: ``per_event`` operators first add columns to their source's events (signed
+  volume, microprice, Cont OFI, …), then the bar pipeline above runs on the enriched events.
+- ``event_joined``: one row per event of the primary source, with the as-of state of the other
+  sources (at or before the event's ``ts_local_us``); operators are evaluated row by row.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from pointline.errors import PointlineError
+from pointline.lake.schema import EVENT_ORDER
+from pointline.research.features.derived import add_derived_features
+from pointline.research.resample.per_event import apply_per_event
+from pointline.research.pipeline.plan import Operator, Plan
+from pointline.research.resample import AggregateConfig, aggregate, attach_asof
+from pointline.research.resample.assign import AssignStats, assign_with_stats
+from pointline.research.spines import get_builder, spine_config_from_dict
+
+KEYS = ["symbol_id", "bar_index"]
+BAR_COLUMNS = ["symbol_id", "bar_index", "bucket_start", "bucket_end", "ts", "is_complete"]
+
+
+@dataclass
+class EngineResult:
+    """What one computation produced: the feature table and what the gates inspect."""
+
+    features: pl.DataFrame
+    spine: pl.DataFrame
+    assign_stats: dict[str, AssignStats] = field(default_factory=dict)
+    #: Per source: (symbol_id, bar_index, bucket_start, ts, event ts_local_us) of the rows used.
+    used_rows: dict[str, pl.DataFrame] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def unassigned_ratio(self) -> float:
+        n = sum(s.n_events for s in self.assign_stats.values())
+        bad = sum(s.n_unassigned for s in self.assign_stats.values())
+        return bad / n if n else 0.0
+
+
+def compute(plan: Plan, inputs: dict[str, pl.DataFrame], *, symbol_id: int) -> EngineResult:
+    """Compute the feature table of one symbol from its loaded inputs.
+
+    Parameters
+    ----------
+    plan
+        The normalised request.
+    inputs
+        Decoded events per source name, each in the total order (``query`` output).
+    symbol_id
+        The primary instrument; every output row carries it.
+
+    Returns
+    -------
+    EngineResult
+        ``features`` holds the bar columns (µs on the ts_local_us clock; ``ts`` = known-at) and one
+        column per operator output, ordered by ``bar_index``. Labels are added by the runner.
+    """
+    timings: dict[str, float] = {}
+    inputs = _per_event_stage(plan, inputs, timings)
+    if plan.mode == "event_joined":
+        return _event_joined(plan, inputs, symbol_id, timings)
+
+    t0 = time.perf_counter()
+    config = spine_config_from_dict(plan.spine_type, plan.spine_config)
+    spine = get_builder(plan.spine_type).build_spine(
+        symbol_id=symbol_id,
+        start_ts_us=plan.start_us,
+        end_ts_us=plan.end_us,
+        config=config,
+        trades=inputs[plan.primary],
+    )
+    timings["spine"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    features = spine.select([c for c in BAR_COLUMNS if c in spine.columns])
+    stats: dict[str, AssignStats] = {}
+    used: dict[str, pl.DataFrame] = {}
+    for name in plan.sources:
+        ops = plan.operators_for(name)
+        if not ops:
+            continue
+        events = _as_symbol(inputs[name], symbol_id)
+        for strategy in ("bucket", "asof_backward"):
+            chosen = [op for op in ops if op.join_strategy == strategy]
+            if not chosen:
+                continue
+            if strategy == "bucket":
+                bucketed, stats[name] = assign_with_stats(events, spine)
+                assert isinstance(bucketed, pl.DataFrame)
+                used[name] = bucketed.select("symbol_id", "bar_index", "bucket_start", "ts", "ts_local_us")
+            else:
+                bucketed = _asof_frame(spine, events)
+                used[f"{name}:asof"] = bucketed.select(
+                    "symbol_id", "bar_index", "bucket_start", "ts", "_state_ts_local_us"
+                ).rename({"_state_ts_local_us": "ts_local_us"})
+            table = aggregate(bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine))
+            features = features.join(_last_of_lists(table).drop(_bar_only(table)), on=KEYS, how="left")
+    timings["aggregate"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    features = _derive(plan, features)
+    timings["derive"] = time.perf_counter() - t0
+    return EngineResult(features=features.sort("bar_index"), spine=spine, assign_stats=stats, used_rows=used, timings=timings)
+
+
+def _per_event_stage(plan: Plan, inputs: dict[str, pl.DataFrame], timings: dict[str, float]) -> dict[str, pl.DataFrame]:
+    per_event = [op for op in plan.operators if op.stage == "per_event"]
+    if not per_event:
+        return inputs
+    t0 = time.perf_counter()
+    out = dict(inputs)
+    for name in plan.sources:
+        ops = [op for op in per_event if op.source == name]
+        if ops:
+            out[name] = apply_per_event(out[name], ops)
+    timings["per_event"] = time.perf_counter() - t0
+    return out
+
+
+def _as_symbol(events: pl.DataFrame, symbol_id: int) -> pl.DataFrame:
+    # A reference instrument's state is attached to the primary symbol's bars.
+    if events.height and "symbol_id" in events.columns and events["symbol_id"][0] != symbol_id:
+        return events.with_columns(pl.lit(symbol_id, dtype=pl.Int64).alias("symbol_id"))
+    return events
+
+
+def _asof_frame(spine: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """One row per bar holding the state known at its ``ts`` (the as-of rule of docs/bars.md)."""
+    state = events.with_columns(pl.col("ts_local_us").alias("_state_ts_local_us"))
+    attached = attach_asof(spine, state)
+    # Aggregations over state read the state row's own receive time as ``ts_local_us``.
+    return attached.with_columns(pl.col("_state_ts_local_us").alias("ts_local_us"))
+
+
+def _agg_specs(ops: list[Operator]) -> list[dict[str, Any]]:
+    specs = []
+    for op in ops:
+        spec: dict[str, Any] = {"agg": op.agg, "config": op.config}
+        if op.output_name:
+            spec["output_name"] = op.output_name
+        specs.append(spec)
+    return specs
+
+
+def _bar_only(table: pl.DataFrame) -> list[str]:
+    return [c for c in ("bucket_start", "bucket_end", "ts", "is_complete") if c in table.columns]
+
+
+def _last_of_lists(table: pl.DataFrame) -> pl.DataFrame:
+    """A row-wise expression evaluated per bar yields a list; its value at the bar's last row is kept."""
+    lists = [name for name, dtype in table.schema.items() if isinstance(dtype, pl.List) and name not in KEYS]
+    if not lists:
+        return table
+    return table.with_columns(pl.col(name).list.last() for name in lists)
+
+
+def _derive(plan: Plan, features: pl.DataFrame) -> pl.DataFrame:
+    ops = plan.derive_operators
+    if not ops:
+        return features
+    features = add_derived_features(features, [op.agg for op in ops])
+    renames = {op.agg: op.output_name for op in ops if op.output_name and op.output_name != op.agg}
+    return features.rename(renames) if renames else features
+
+
+def _event_joined(
+    plan: Plan, inputs: dict[str, pl.DataFrame], symbol_id: int, timings: dict[str, float]
+) -> EngineResult:
+    t0 = time.perf_counter()
+    primary = inputs[plan.primary].filter(
+        (pl.col("ts_local_us") >= plan.start_us) & (pl.col("ts_local_us") < plan.end_us)
+    )
+    rows = primary.with_row_index("bar_index").with_columns(
+        pl.col("bar_index").cast(pl.Int64),
+        pl.col("ts_local_us").alias("bucket_start"),
+        pl.col("ts_local_us").alias("bucket_end"),
+        pl.col("ts_local_us").alias("ts"),
+        pl.lit(True).alias("is_complete"),
+    )
+    used: dict[str, pl.DataFrame] = {plan.primary: rows.select("symbol_id", "bar_index", "bucket_start", "ts", "ts_local_us")}
+    for name, source in plan.sources.items():
+        if name == plan.primary:
+            continue
+        state = _as_symbol(inputs[name], symbol_id)
+        keep = [c for c in state.columns if c not in ("exchange", "symbol", "date", "ts_exch_us", "file_id", "file_line_number")]
+        state = state.select(keep).rename({c: f"{name}.{c}" for c in keep if c not in ("symbol_id", "ts_local_us")})
+        state = state.with_columns(pl.col("ts_local_us").alias(f"{name}._ts")).sort("ts_local_us")
+        rows = rows.sort("ts").join_asof(
+            state.rename({"ts_local_us": "ts"}), on="ts", by="symbol_id", strategy="backward"
+        ).sort("bar_index")
+        used[f"{name}:asof"] = rows.select("symbol_id", "bar_index", "bucket_start", "ts", pl.col(f"{name}._ts").alias("ts_local_us"))
+        del source
+    # Row-wise operators: state columns are addressed by their plain names when unambiguous.
+    out = rows
+    for op in plan.operators:
+        if op.stage != "aggregate":
+            continue
+        out = _apply_rowwise(out, op, plan)
+    timings["event_join"] = time.perf_counter() - t0
+    out = _derive(plan, out)
+    spine = out.select(
+        *BAR_COLUMNS,
+        pl.col("file_id").alias("close_file_id"),
+        pl.col("file_line_number").alias("close_file_line_number"),
+    )
+    drop = [c for c in out.columns if c.endswith("._ts")]
+    return EngineResult(features=out.drop(drop), spine=spine, used_rows=used, timings=timings)
+
+
+def _apply_rowwise(frame: pl.DataFrame, op: Operator, plan: Plan) -> pl.DataFrame:
+    from pointline.research.resample.registry import get_aggregation
+
+    spec = get_aggregation(op.agg)()
+    if plan.mode not in spec.mode_allowlist:
+        raise PointlineError(f"operator {op.name!r}: aggregation {op.agg!r} does not allow mode {plan.mode!r}")
+    prefix = "" if op.source == plan.primary else f"{op.source}."
+    view = frame
+    if prefix:
+        view = frame.with_columns(
+            pl.col(f"{prefix}{c}").alias(c) for c in spec.required_columns if f"{prefix}{c}" in frame.columns
+        )
+    missing = [c for c in spec.required_columns if c not in view.columns]
+    if missing:
+        raise PointlineError(f"operator {op.name!r} needs column(s) {missing} from source {op.source!r}")
+    exprs = spec.impl(op.config)
+    result = view.select(exprs)
+    if op.output_name and result.width == 1:
+        result = result.rename({result.columns[0]: op.output_name})
+    return frame.with_columns(result)
+
+
+def order_columns() -> list[str]:
+    """The event total-order columns (re-exported for the gates)."""
+    return list(EVENT_ORDER)

@@ -1,0 +1,235 @@
+"""Quality gates that recompute instead of trusting declarations (DESIGN.md §6).
+
+Each gate is a function ``gate(ctx) -> GateResult`` registered by name. The runner decides which
+gates a request asks for (:func:`requested_gates`) and runs them in registry order.
+
+- ``pit_ordering_check``: every input row used by a bar lies inside the bar (assigned events:
+  ``bucket_start ≤ ts_local_us ≤ ts``, strictly before ``ts`` for bars closed on time; as-of state:
+  at or before ``ts``, strictly before for bars closed on time), and the output is strictly ordered
+  by ``(ts, bar_index)``.
+- ``lookahead_check``: inputs are cut right after the boundary of several bars (25 %, 50 %, 75 %
+  of the complete bars and one more chosen from the request hash); the features are recomputed on
+  the truncated inputs and every bar up to the cut must be identical. Labels are excluded: they
+  look ahead by definition.
+- ``reproducibility_check``: inputs are read from the lake again and recomputed; the content hash
+  must match.
+- ``partition_safety_check``: UTC-day-chunked execution with carried state
+  (:mod:`pointline.research.pipeline.chunked`) must equal the one-pass table.
+- ``max_unassigned_ratio``: the share of events that found no bar is at most the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from pointline.research.pipeline.chunked import compute_chunked
+from pointline.research.pipeline.engine import EngineResult, compute
+from pointline.research.pipeline.hashing import differing_columns, frame_hash
+from pointline.research.pipeline.plan import Plan
+from pointline.research.timeline import us_to_iso
+
+
+@dataclass
+class GateResult:
+    """Outcome of one gate: ``passed``, details for the output, and reasons when it failed."""
+
+    passed: bool
+    details: dict[str, Any] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, **self.details, **({"reasons": self.reasons} if self.reasons else {})}
+
+
+@dataclass
+class GateContext:
+    """What a gate may look at and recompute."""
+
+    plan: Plan
+    symbol_id: int
+    inputs: dict[str, pl.DataFrame]
+    result: EngineResult
+    reload: Callable[[], dict[str, pl.DataFrame]]
+
+
+GateFn = Callable[[GateContext], GateResult]
+_GATES: dict[str, GateFn] = {}
+
+
+def register_gate(name: str) -> Callable[[GateFn], GateFn]:
+    """Register a gate under ``name`` (replacing any previous one)."""
+
+    def wrap(fn: GateFn) -> GateFn:
+        _GATES[name] = fn
+        return fn
+
+    return wrap
+
+
+def list_gates() -> list[str]:
+    """Registered gate names in the order they run."""
+    return list(_GATES)
+
+
+def requested_gates(constraints: dict[str, Any]) -> list[str]:
+    """The gates a request's ``constraints`` ask for."""
+    names = []
+    if constraints.get("require_pit_ordering", True):
+        names.append("pit_ordering_check")
+    if constraints.get("forbid_lookahead", True):
+        names.append("lookahead_check")
+    skip_repro = constraints.get("skip_reproducibility_check", False) or constraints.get("check_reproducibility") is False
+    if not skip_repro:
+        names.append("reproducibility_check")
+    if constraints.get("partition_safety", True):
+        names.append("partition_safety_check")
+    if constraints.get("max_unassigned_ratio") is not None:
+        names.append("max_unassigned_ratio")
+    return names
+
+
+def run_gate(name: str, ctx: GateContext) -> GateResult:
+    """Run one registered gate."""
+    return _GATES[name](ctx)
+
+
+def _close_keys(spine: pl.DataFrame) -> pl.DataFrame:
+    return spine.select("symbol_id", "bar_index", pl.col("close_file_id").is_null().alias("_time_close"))
+
+
+@register_gate("pit_ordering_check")
+def pit_ordering_check(ctx: GateContext) -> GateResult:
+    features = ctx.result.features
+    closes = _close_keys(ctx.result.spine) if "close_file_id" in ctx.result.spine.columns else None
+    violations = 0
+    checked = 0
+    per_source: dict[str, int] = {}
+    for source, used in ctx.result.used_rows.items():
+        rows = used.filter(pl.col("bar_index").is_not_null() & pl.col("ts_local_us").is_not_null())
+        if closes is not None:
+            rows = rows.join(closes, on=["symbol_id", "bar_index"], how="left")
+        else:
+            rows = rows.with_columns(pl.lit(False).alias("_time_close"))
+        before_end = pl.when(pl.col("_time_close")).then(pl.col("ts_local_us") < pl.col("ts")).otherwise(
+            pl.col("ts_local_us") <= pl.col("ts")
+        )
+        inside = before_end if source.endswith(":asof") else before_end & (pl.col("ts_local_us") >= pl.col("bucket_start"))
+        bad = rows.filter(~inside.fill_null(False)).height
+        per_source[source] = bad
+        violations += bad
+        checked += rows.height
+    ordered = features.select(
+        ((pl.col("ts").diff() >= 0) & (pl.col("bar_index").diff() > 0)).fill_null(True).all()
+    ).item()
+    reasons = []
+    if violations:
+        worst = ", ".join(f"{s}: {n}" for s, n in per_source.items() if n)
+        reasons.append(f"pit_ordering_check: {violations} input row(s) used outside their bar ({worst})")
+    if not ordered:
+        reasons.append("pit_ordering_check: output rows are not strictly ordered by (ts, bar_index)")
+    return GateResult(
+        passed=not reasons,
+        details={"violations": violations, "checked_rows": checked, "output_ordered": bool(ordered)},
+        reasons=reasons,
+    )
+
+
+def _cut_bars(ctx: GateContext) -> list[int]:
+    complete = ctx.result.features.filter(pl.col("is_complete"))["bar_index"].to_list()
+    if len(complete) < 2:
+        return []
+    picks = {complete[int(f * (len(complete) - 1))] for f in (0.25, 0.5, 0.75)}
+    salt = int(frame_hash(ctx.result.spine.select("ts").head(1))[:8], 16)
+    picks.add(complete[salt % len(complete)])
+    return sorted(picks)
+
+
+def truncate_inputs(
+    inputs: dict[str, pl.DataFrame], primary: str, boundary: dict[str, Any]
+) -> dict[str, pl.DataFrame]:
+    """Inputs as they were known right after a bar's boundary ``(ts, close_file_id, close_file_line_number)``.
+
+    Events strictly before ``ts`` are kept. At exactly ``ts``: nothing if the bar closed on time;
+    otherwise the primary source keeps events up to the closing one in total order and the other
+    sources keep every row (state at or before ``ts`` is known to an event-closed bar).
+    """
+    ts, fid, line = boundary["ts"], boundary.get("close_file_id"), boundary.get("close_file_line_number")
+    out = {}
+    for name, df in inputs.items():
+        before = pl.col("ts_local_us") < ts
+        if fid is None:
+            keep = before
+        elif name == primary:
+            at = (pl.col("ts_local_us") == ts) & (
+                (pl.col("file_id") < fid) | ((pl.col("file_id") == fid) & (pl.col("file_line_number") <= line))
+            )
+            keep = before | at
+        else:
+            keep = pl.col("ts_local_us") <= ts
+        out[name] = df.filter(keep)
+    return out
+
+
+@register_gate("lookahead_check")
+def lookahead_check(ctx: GateContext) -> GateResult:
+    cuts = _cut_bars(ctx)
+    full = ctx.result.features
+    spine = ctx.result.spine
+    checks = []
+    reasons = []
+    for k in cuts:
+        boundary = spine.filter(pl.col("bar_index") == k).row(0, named=True)
+        truncated = truncate_inputs(ctx.inputs, ctx.plan.primary, boundary)
+        again = compute(ctx.plan, truncated, symbol_id=ctx.symbol_id).features
+        left = full.filter(pl.col("bar_index") <= k)
+        right = again.filter(pl.col("bar_index") <= k)
+        if right.columns != left.columns:
+            right = right.select([c for c in left.columns if c in right.columns])
+        bad = differing_columns(left, right)
+        checks.append({"cut_bar": k, "cut_ts": us_to_iso(boundary["ts"]), "differing_columns": bad})
+        if bad:
+            reasons.append(
+                f"lookahead_check: column(s) {bad} change for bars closed before {us_to_iso(boundary['ts'])} "
+                f"(bar {k}) when later inputs are removed — they use information from after the bar's ts"
+            )
+    details = {"cuts": checks, "n_cuts": len(cuts)}
+    if not cuts:
+        details["note"] = "fewer than two complete bars: nothing to cut"
+    return GateResult(passed=not reasons, details=details, reasons=reasons)
+
+
+@register_gate("reproducibility_check")
+def reproducibility_check(ctx: GateContext) -> GateResult:
+    first = frame_hash(ctx.result.features)
+    again = compute(ctx.plan, ctx.reload(), symbol_id=ctx.symbol_id).features
+    second = frame_hash(again)
+    reasons = [] if first == second else [
+        f"reproducibility_check: a rerun gave a different content hash; columns differ: {differing_columns(ctx.result.features, again)}"
+    ]
+    return GateResult(passed=first == second, details={"hash": first, "rerun_hash": second}, reasons=reasons)
+
+
+@register_gate("partition_safety_check")
+def partition_safety_check(ctx: GateContext) -> GateResult:
+    chunked = compute_chunked(ctx.plan, ctx.inputs, symbol_id=ctx.symbol_id).features
+    full = ctx.result.features
+    if chunked.columns != full.columns and set(chunked.columns) == set(full.columns):
+        chunked = chunked.select(full.columns)
+    bad = differing_columns(full, chunked)
+    reasons = [] if not bad else [
+        f"partition_safety_check: day-chunked execution differs from one pass in {bad}"
+    ]
+    return GateResult(passed=not bad, details={"differing_columns": bad, "rows": full.height}, reasons=reasons)
+
+
+@register_gate("max_unassigned_ratio")
+def max_unassigned_ratio(ctx: GateContext) -> GateResult:
+    limit = float(ctx.plan.constraints.get("max_unassigned_ratio", 1.0))
+    ratio = ctx.result.unassigned_ratio
+    passed = ratio <= limit
+    reasons = [] if passed else [f"max_unassigned_ratio: {ratio:.4%} of events found no bar (limit {limit:.4%})"]
+    return GateResult(passed=passed, details={"unassigned_ratio": ratio, "limit": limit}, reasons=reasons)

@@ -1,0 +1,170 @@
+"""The notebook's microstructure features as aggregations (``microstructure`` and one per feature).
+
+Input mapping from lake trades (decoded) to the notebook's columns:
+
+=================  =============================================================
+notebook           lake
+=================  =============================================================
+``price``          ``px`` (Float64, decoded)
+``quantity``       ``qty`` (Float64, decoded)
+``quote_quantity`` ``px * qty * contract_size`` (linear; ``contract_size`` defaults to 1),
+                   ``qty * contract_size`` when ``is_inverse`` (contracts are quote units)
+``side``           +1 when ``side == 0`` (buyer aggressor), -1 when ``side == 1``, 0 when unknown (2)
+``timestamp_us``   ``ts_local_us`` (receive clock)
+=================  =============================================================
+
+Bars with fewer than 2 trades get null features (the notebook drops them) and their real
+``trade_count``. ``kyle_lambda`` is NaN (not null) when the bar's prices never change but its signed
+volume does, exactly as ``np.corrcoef`` yields.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from pointline.errors import PointlineError
+from pointline.research.resample.aggregations._microstructure_kernel import (
+    FEATURES,
+    microstructure_kernel,
+)
+from pointline.research.resample.registry import KernelAggregationSpec, register_aggregation
+
+#: Columns the kernel reads from a bucketed trades frame.
+REQUIRED_COLUMNS: list[str] = ["px", "qty", "side", "ts_local_us"]
+#: Every output column in the notebook's order, ``trade_count`` last.
+NOTEBOOK_COLUMNS: tuple[str, ...] = (*FEATURES, "trade_count")
+
+
+def group_starts(keys: pl.DataFrame) -> np.ndarray:
+    """Offsets of contiguous runs of equal key rows (length ``n_groups + 1``)."""
+    n = keys.height
+    if n == 0:
+        return np.zeros(1, dtype=np.int64)
+    change = np.zeros(n - 1, dtype=bool)
+    for name in keys.columns:
+        col = keys[name].to_numpy()
+        change |= col[1:] != col[:-1]
+    return np.concatenate(([0], np.flatnonzero(change) + 1, [n])).astype(np.int64)
+
+
+def microstructure_features(
+    events: pl.DataFrame,
+    keys: list[str],
+    *,
+    contract_size: float = 1.0,
+    is_inverse: bool = False,
+) -> pl.DataFrame:
+    """Notebook features per group of ``events`` (already sorted so each group is contiguous).
+
+    Parameters
+    ----------
+    events:
+        Decoded trades with ``px``, ``qty``, ``side`` (0 buy / 1 sell / 2 unknown) and
+        ``ts_local_us`` (µs, receive clock), contiguous per ``keys`` and in total order inside.
+    keys:
+        Group key columns, e.g. ``["symbol_id", "bar_index"]``.
+    contract_size, is_inverse:
+        Quote-quantity convention (see module docstring).
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per group: ``keys``, the notebook columns (null when the group has < 2 trades)
+        and ``trade_count`` (Int64).
+
+    Example
+    -------
+    >>> ev = pl.DataFrame({"b": [0, 0, 0], "px": [1.0, 2.0, 3.0], "qty": [1.0, 1.0, 2.0],
+    ...                    "side": [0, 1, 0], "ts_local_us": [0, 1, 2]})
+    >>> microstructure_features(ev, ["b"])["vol_imbalance"].item()
+    0.5
+    """
+    missing = [c for c in (*REQUIRED_COLUMNS, *keys) if c not in events.columns]
+    if missing:
+        raise PointlineError(
+            f"microstructure features need column(s) {missing} from a decoded trades source "
+            f"(query.trades(..., decoded=True)); got columns {events.columns}"
+        )
+    starts = group_starts(events.select(keys))
+    cols = events.select(
+        pl.col("px").cast(pl.Float64),
+        pl.col("qty").cast(pl.Float64),
+        _quote_quantity(contract_size, is_inverse).alias("qq"),
+        pl.when(pl.col("side") == 0)
+        .then(1.0)
+        .when(pl.col("side") == 1)
+        .then(-1.0)
+        .otherwise(0.0)
+        .alias("s"),
+        pl.col("ts_local_us").cast(pl.Int64),
+    )
+    arrays = [np.ascontiguousarray(cols[c].to_numpy()) for c in cols.columns]
+    if any(np.isnan(a).any() for a in arrays[:3]):
+        raise PointlineError("microstructure features need non-null px and qty in every trade")
+    values = microstructure_kernel(starts, *arrays)
+    counts = np.diff(starts)
+    out = events.select(keys).gather(starts[:-1]) if events.height else events.select(keys).clear()
+    valid = pl.Series(counts >= 2)
+    out = out.with_columns(
+        *(
+            pl.when(valid).then(pl.Series(name, values[:, j])).otherwise(None).alias(name)
+            for j, name in enumerate(FEATURES)
+        ),
+        pl.Series("trade_count", counts, dtype=pl.Int64),
+    )
+    return out
+
+
+def _quote_quantity(contract_size: float, is_inverse: bool) -> pl.Expr:
+    qty = pl.col("qty").cast(pl.Float64)
+    if is_inverse:
+        return qty * contract_size
+    notional = pl.col("px").cast(pl.Float64) * qty
+    return notional if contract_size == 1.0 else notional * contract_size
+
+
+def _kernel(events: pl.DataFrame, config: dict[str, Any]) -> pl.DataFrame:
+    unknown = set(config) - {"contract_size", "is_inverse"}
+    if unknown:
+        raise PointlineError(
+            f"microstructure aggregation config has unknown key(s) {sorted(unknown)}; "
+            "expected 'contract_size' (float) and/or 'is_inverse' (bool)"
+        )
+    return microstructure_features(
+        events,
+        ["symbol_id", "bar_index"],
+        contract_size=float(config.get("contract_size", 1.0)),
+        is_inverse=bool(config.get("is_inverse", False)),
+    )
+
+
+class _NotebookSpec(KernelAggregationSpec):
+    required_columns: ClassVar[list[str]] = REQUIRED_COLUMNS
+    mode_allowlist: ClassVar[list[str]] = ["bar_then_feature", "tick_then_bar"]
+    source_table: ClassVar[str | None] = "trades"
+    kernel = staticmethod(_kernel)
+
+
+@register_aggregation
+class Microstructure(_NotebookSpec):
+    """Every per-bucket feature of the notebook's ``compute_microstructure_features``."""
+
+    name = "microstructure"
+    outputs: ClassVar[list[str]] = list(NOTEBOOK_COLUMNS)
+
+
+# One aggregation per notebook feature, except the columns a guide built-in already names
+# (``ohlcv``'s open/high/low/close/volume and ``trade_count``), which keep their guide meaning.
+_GUIDE_NAMES = {"open", "high", "low", "close", "volume", "trade_count"}
+for _feature in FEATURES:
+    if _feature not in _GUIDE_NAMES:
+        register_aggregation(
+            type(
+                f"Notebook_{_feature}",
+                (_NotebookSpec,),
+                {"name": _feature, "outputs": [_feature], "__doc__": f"Notebook feature {_feature!r}."},
+            )
+        )

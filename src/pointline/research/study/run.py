@@ -1,0 +1,295 @@
+"""``run_study(config) -> StudyResult``: the notebook's whole workflow as one call.
+
+Steps: load features per exchange → study frame → rank IC, deciles, regime table, quality checks,
+quintiles → in-sample sweep and its best configuration → walk-forward. With ``parity: true`` the
+notebook's own (leaky) choices are run as well, so the report can show both side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from pointline.errors import PointlineError
+from pointline.research.backtest.fixed_holding import BacktestResult, backtest_fixed_holding
+from pointline.research.backtest.sweep import best_config, sweep
+from pointline.research.backtest.walkforward import Fold, WalkForwardResult, make_folds, walk_forward
+from pointline.research.backtest.fixed_holding import prepare_series
+from pointline.research.evaluate import (
+    FeatureQuality,
+    QuintileResult,
+    decile_returns,
+    decile_spreads,
+    quick_backtest,
+    rank_ic,
+    regime_spreads,
+    validate_features,
+    with_deciles,
+)
+from pointline.research.study.config import StudyConfig
+from pointline.research.study.frame import build_study_frame
+from pointline.research.study.parity import notebook_walk_forward
+from pointline.research.timeline import US_PER_DAY, to_us
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Analysis:
+    """Every number of one run (clean or notebook-parity) of the study."""
+
+    mode: str
+    frame: pl.DataFrame
+    ic: pl.DataFrame
+    decile_returns: pl.DataFrame
+    decile_spreads: pl.DataFrame
+    regime_spreads: pl.DataFrame
+    regime_counts: pl.DataFrame
+    quality: FeatureQuality
+    quintiles: QuintileResult
+    sweep: pl.DataFrame
+    best: dict[str, Any] | None
+    best_backtest: BacktestResult | None
+    walk_forward: WalkForwardResult
+    ts_col: str = "ts"
+
+
+@dataclass
+class StudyResult:
+    """Clean analysis, optional notebook-parity analysis, and the config that produced them."""
+
+    config: StudyConfig
+    clean: Analysis
+    parity: Analysis | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """Named result tables (written as CSV and Parquet by :func:`write_study`)."""
+        out: dict[str, pl.DataFrame] = {}
+        for a in (self.clean, self.parity):
+            if a is None:
+                continue
+            p = f"{a.mode}_"
+            out.update(
+                {
+                    p + "ic": a.ic,
+                    p + "decile_returns": a.decile_returns,
+                    p + "decile_spreads": a.decile_spreads,
+                    p + "regime_spreads": a.regime_spreads,
+                    p + "regime_counts": a.regime_counts,
+                    p + "quality": a.quality.table,
+                    p + "feature_corr": a.quality.corr,
+                    p + "quintiles": a.quintiles.table,
+                    p + "sweep": a.sweep,
+                    p + "walk_forward": a.walk_forward.folds,
+                    p + "oos_trades": a.walk_forward.oos_trades,
+                }
+            )
+            if a.best_backtest is not None:
+                out[p + "best_trades"] = a.best_backtest.trades
+        return out
+
+
+def load_feature_frames(cfg: StudyConfig) -> dict[str, pl.DataFrame]:
+    """Feature frames per exchange: from ``cfg.inputs`` Parquet files, else from the lake's trades.
+
+    The lake path computes the notebook features point-in-time (``ts`` = bucket end, empty buckets
+    kept) from ``query.trades`` of ``[start, end)``.
+    """
+    if cfg.inputs:
+        missing = [e for e in cfg.exchanges if e not in cfg.inputs]
+        if missing:
+            raise PointlineError(f"study: inputs has no file for exchange(s) {missing}")
+        return {e: pl.read_parquet(cfg.inputs[e]) for e in cfg.exchanges}
+    if cfg.start is None or cfg.end is None:
+        raise PointlineError("study: 'start' and 'end' are required to read trades from the lake")
+    try:
+        from pointline.research import query
+        from pointline.research.features.notebook import notebook_features
+    except ImportError as exc:
+        raise PointlineError(
+            f"study: the lake feature path is not available ({exc}); give per-exchange Parquet files in 'inputs'"
+        ) from None
+    frames = {}
+    for e in cfg.exchanges:
+        trades = query.trades(e, cfg.symbol, cfg.start, cfg.end, decoded=True, lake=cfg.lake)
+        frames[e] = notebook_features(trades, interval_us=cfg.interval_us, notebook_compatible=False)
+    return frames
+
+
+def _horizon_cols(cfg: StudyConfig) -> dict[str, str]:
+    return {h: f"fwd_{h}" for h in cfg.horizons}
+
+
+def _clean_folds(frame: pl.DataFrame, cfg: StudyConfig) -> list[Fold]:
+    first, last = int(frame["ts"].min()), int(frame["ts"].max())
+    wf = cfg.walk_forward
+    if "train_days" in wf:
+        return make_folds(
+            first,
+            last,
+            train_us=int(float(wf["train_days"]) * US_PER_DAY),
+            test_us=int(float(wf["test_days"]) * US_PER_DAY),
+            step_us=int(float(wf["step_days"]) * US_PER_DAY) if wf.get("step_days") else None,
+            anchored=bool(wf.get("anchored", False)),
+        )
+    split = _split_us(frame["ts"], cfg)
+    return [Fold(first, split, split, last + 1)]
+
+
+def _split_us(ts: pl.Series, cfg: StudyConfig) -> int:
+    if "split" in cfg.walk_forward:
+        return to_us(cfg.walk_forward["split"], name="walk_forward.split")
+    first, last = int(ts.min()), int(ts.max())
+    return (first + int((last - first) * 0.65)) // US_PER_DAY * US_PER_DAY
+
+
+def _analyse(frames: Mapping[str, pl.DataFrame], cfg: StudyConfig, *, parity: bool, progress: Progress) -> Analysis:
+    mode = "parity" if parity else "clean"
+    progress(f"{mode}: building the study frame")
+    frame = build_study_frame(frames, cfg, parity=parity)
+    ts_col = "bucket_start" if parity else "ts"
+    horizons = _horizon_cols(cfg)
+    progress(f"{mode}: rank IC, deciles, quality")
+    ic = rank_ic(frame, "signal", horizons, cfg.horizons)
+    deciled = with_deciles(frame, "signal")
+    dec_ret = decile_returns(deciled, horizons)
+    dec_spread = decile_spreads(deciled, horizons, fee_bps=cfg.fee_bps, contrarian=cfg.contrarian)
+    reg_spread = regime_spreads(deciled, horizons, contrarian=cfg.contrarian)
+    counts = frame.group_by("vol_regime").agg(pl.len().alias("bars")).sort("vol_regime")
+    quality = validate_features(frame, cfg.features)
+    quint_h = next(iter(horizons))
+    for h in horizons:
+        if cfg.horizons[h] == 3:
+            quint_h = h
+    quintiles = quick_backtest(frame, "signal", horizons[quint_h])
+    progress(f"{mode}: in-sample sweep")
+    side = -1 if cfg.contrarian else 1
+    entry = "signal_close" if parity else cfg.entry
+    prep = {
+        "ts_col": ts_col,
+        "entry": entry,
+        "parity": parity,
+        "interval_us": cfg.interval_us,
+        "open_col": "open" if "open" in frame.columns else None,
+    }
+    if entry == "next_open" and "open" not in frame.columns:
+        raise PointlineError("study: entry 'next_open' needs an 'open' column in the reference venue's frame")
+    grid_kw = {
+        "thresholds": cfg.thresholds,
+        "holdings": cfg.holdings,
+        "vol_filters": cfg.vol_filters,
+        "fee_bps": cfg.fee_bps,
+        "side": side,
+        "overlapping": cfg.overlapping and not parity,
+    }
+    sweep_df = sweep(prepare_series(frame, **prep), **grid_kw)
+    best = best_config(sweep_df, min_trades=cfg.min_trades)
+    best_bt = None
+    if best is not None:
+        best_bt = backtest_fixed_holding(
+            frame,
+            threshold=best["threshold"],
+            holding_bars=best["holding_bars"],
+            fee_bps=cfg.fee_bps,
+            vol_filter=cfg.vol_filters[best["vol_filter"]],
+            side=side,
+            overlapping=bool(grid_kw["overlapping"]),
+            **prep,
+        )
+    progress(f"{mode}: walk-forward")
+    if parity:
+        wf = notebook_walk_forward(
+            frame, _split_us(frame[ts_col], cfg), prepare_kwargs=prep, min_trades=cfg.min_trades_oos, **grid_kw
+        )
+    else:
+        wf = walk_forward(frame, _clean_folds(frame, cfg), min_trades=cfg.min_trades, prepare_kwargs=prep, **grid_kw)
+    return Analysis(
+        mode=mode,
+        frame=frame,
+        ic=ic,
+        decile_returns=dec_ret,
+        decile_spreads=dec_spread,
+        regime_spreads=reg_spread,
+        regime_counts=counts,
+        quality=quality,
+        quintiles=quintiles,
+        sweep=sweep_df,
+        best=best,
+        best_backtest=best_bt,
+        walk_forward=wf,
+        ts_col=ts_col,
+    )
+
+
+def run_study(
+    config: StudyConfig | Mapping[str, Any],
+    *,
+    frames: Mapping[str, pl.DataFrame] | None = None,
+    progress: Progress | None = None,
+) -> StudyResult:
+    """Run the study described by ``config``.
+
+    Parameters
+    ----------
+    config
+        A :class:`StudyConfig` or a mapping of its fields.
+    frames
+        Per-exchange feature frames (skips loading; keys must match ``config.exchanges``).
+    progress
+        Called with a short description at the start of each step.
+
+    Returns
+    -------
+    StudyResult
+        ``clean`` (point-in-time choices) and, when ``config.parity``, ``parity`` (the notebook's).
+
+    Example
+    -------
+    >>> from pointline.research.study import synthetic_feature_frames
+    >>> res = run_study({"walk_forward": {"split": "2025-11-15"}},
+    ...                 frames=synthetic_feature_frames(6000))  # doctest: +SKIP
+    >>> res.clean.ic  # doctest: +SKIP
+    """
+    cfg = config if isinstance(config, StudyConfig) else StudyConfig.from_dict(dict(config))
+    say = progress or (lambda _msg: None)
+    if frames is None:
+        say("loading features")
+        frames = load_feature_frames(cfg)
+    else:
+        missing = [e for e in cfg.exchanges if e not in frames]
+        if missing:
+            raise PointlineError(f"study: no frame given for exchange(s) {missing}; got {sorted(frames)}")
+    ordered = {e: frames[e] for e in cfg.exchanges}
+    result = StudyResult(config=cfg, clean=_analyse(ordered, cfg, parity=False, progress=say))
+    if cfg.parity:
+        result.parity = _analyse(ordered, cfg, parity=True, progress=say)
+    say("done")
+    return result
+
+
+def summary_row(metrics: Mapping[str, float]) -> dict[str, float]:
+    """The headline numbers of a metrics dict, rounded for display."""
+    keys = ("n_trades", "avg_pnl_bps", "total_pnl_bps", "win_rate", "profit_factor", "max_drawdown_bps", "sharpe")
+    return {k: float(np.round(metrics.get(k, np.nan), 4)) for k in keys}
+
+
+def write_study(result: StudyResult, out_dir: str | Path) -> Path:
+    """Write ``report.html`` and every table as ``tables/<name>.csv`` and ``.parquet``; returns the report path."""
+    from pointline.research.report import render_report
+
+    out = Path(out_dir)
+    tables_dir = out / "tables"
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    for name, df in result.tables().items():
+        df.write_parquet(tables_dir / f"{name}.parquet")
+        flat = df.select([c for c, t in df.schema.items() if not isinstance(t, pl.List | pl.Struct)])
+        flat.write_csv(tables_dir / f"{name}.csv")
+    report = out / "report.html"
+    report.write_text(render_report(result), encoding="utf-8")
+    return report

@@ -1,0 +1,138 @@
+"""Bad rows are quarantined with line and reason while good rows land; unreadable files fail alone."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+from pointline.cli import app
+from pointline.ingest import ingest
+from pointline.lake import dim_symbol, manifest, storage
+from pointline.lake.quarantine import read_quarantine
+
+T0 = 1_714_521_600_000_000  # 2024-05-01 00:00:00 UTC in µs
+TRADES_HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+QUOTES_HEADER = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+
+
+def _trade(i: int, side: str, px: str, qty: str) -> str:
+    return f"binance-futures,BTCUSDT,{T0 + i},{T0 + i + 50},{i},{side},{px},{qty}\n"
+
+
+def _first_file(tmp_path: Path) -> Path:
+    # Fixes the exponents: 1 price decimal (+2 headroom = 3), 3 size decimals (+2 = 5).
+    path = tmp_path / "day1.csv"
+    path.write_text(TRADES_HEADER + _trade(1, "buy", "60000.5", "0.125") + _trade(2, "sell", "60000.1", "1"))
+    return path
+
+
+def test_corrupt_rows_are_quarantined_and_good_rows_land(lake: Path, tmp_path: Path) -> None:
+    ingest([_first_file(tmp_path)])
+    info = dim_symbol.resolve("binance-futures", "BTCUSDT")
+    assert (info.price_exp, info.qty_exp) == (3, 5)
+    bad_file = tmp_path / "day2.csv"
+    bad_file.write_text(
+        TRADES_HEADER
+        + _trade(10, "buy", "60001.25", "0.5")  # line 2: good
+        + _trade(11, "buy", "6x000", "0.5")  # line 3: bad price text
+        + _trade(12, "sell", "60001", "-0.5")  # line 4: negative size
+        + _trade(13, "hold", "60001", "0.5")  # line 5: unknown side token
+        + _trade(14, "buy", "60001.12345", "0.5")  # line 6: more decimals than price_exp = 3
+        + _trade(15, "", "60002", "0.001")  # line 7: good, unknown side → 2
+        + _trade(16, "sell", "0", "1")  # line 8: zero price
+    )
+    result = ingest([bad_file]).files[0]
+    assert result.status == "quarantined"
+    assert (result.rows_read, result.rows_written, result.rows_quarantined) == (7, 2, 5)
+    q = read_quarantine(file_id=result.file_id)
+    assert q.select("file_line_number", "reason").rows() == [
+        (3, "unparseable"),
+        (4, "non_positive"),
+        (5, "unknown_side"),
+        (6, "precision"),
+        (8, "non_positive"),
+    ]
+    assert q["raw"][0] == _trade(11, "buy", "6x000", "0.5").strip()
+    landed = storage.scan_partitions("trades").collect().filter(pl.col("file_id") == result.file_id)  # type: ignore[union-attr]
+    assert landed.select("file_line_number", "side", "px_int").rows() == [
+        (2, 0, 60_001_250),
+        (7, 2, 60_002_000),
+    ]
+    assert dim_symbol.resolve("binance-futures", "BTCUSDT").price_exp == 3  # fixed for life
+
+
+def test_crossed_quote_is_quarantined(lake: Path, tmp_path: Path) -> None:
+    path = tmp_path / "quotes.csv"
+    path.write_text(
+        QUOTES_HEADER
+        + f"binance-futures,BTCUSDT,{T0},{T0 + 1},1.5,100.5,100.4,2\n"
+        + f"binance-futures,BTCUSDT,{T0},{T0 + 2},1.5,100.5,100.5,2\n"  # bid == ask
+        + f"binance-futures,BTCUSDT,{T0},{T0 + 3},,,100.4,2\n"  # empty ask side: fine
+    )
+    result = ingest([path]).files[0]
+    assert result.rows_written == 2
+    assert read_quarantine().select("file_line_number", "reason").rows() == [(3, "crossed")]
+    df = storage.scan_partitions("quotes").collect().sort("file_line_number")  # type: ignore[union-attr]
+    assert df["ask_px_int"].to_list()[1] is None
+
+
+def test_truncated_gzip_fails_with_a_clear_reason(lake: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(TRADES_HEADER + "".join(_trade(i, "buy", "100.5", "1") for i in range(2000)))
+    whole = gzip.compress(good.read_bytes())
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(whole[: len(whole) // 2])
+    report = ingest([broken, good])
+    assert [f.status for f in report.files] == ["failed", "ingested"]
+    assert "truncated or corrupt" in (report.files[0].reason or "") or "not a readable CSV" in (
+        report.files[0].reason or ""
+    )
+    assert storage.scan_partitions("trades").collect().height == 2000  # type: ignore[union-attr]
+
+
+def test_non_csv_file_fails_and_others_continue(lake: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "picture.csv"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    report = ingest([junk, _first_file(tmp_path)])
+    assert report.files[0].status == "failed"
+    assert "unknown format" in (report.files[0].reason or "")
+    assert report.files[1].status == "ingested"
+    ledger = manifest.read_manifest()
+    assert ledger.filter(pl.col("status") == "failed").height == 1
+
+
+def test_cli_exits_non_zero_without_traceback_when_a_file_fails(lake: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt.csv"
+    junk.write_text("hello world\nthis is not market data\n")
+    result = CliRunner().invoke(app, ["ingest", str(junk), str(_first_file(tmp_path)), "--lake", str(lake)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "failed" in result.output
+
+
+def test_cli_succeeds_and_reports_duplicates(lake: Path, tmp_path: Path) -> None:
+    path = _first_file(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(path), "--lake", str(lake)]).exit_code == 0
+    again = runner.invoke(app, ["ingest", str(path), "--lake", str(lake)])
+    assert again.exit_code == 0
+    assert "skipped" in again.output
+
+
+def test_cli_user_mistake_is_one_line_not_a_traceback(lake: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["ingest", str(_first_file(tmp_path)), "--format", "nope", "--lake", str(lake)]
+    )
+    assert result.exit_code == 2
+    assert "unknown format" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_path_is_reported_failed(lake: Path, tmp_path: Path) -> None:
+    result = ingest([tmp_path / "absent.csv"]).files[0]
+    assert result.status == "failed"
+    assert "does not exist" in (result.reason or "")

@@ -1,0 +1,115 @@
+"""Fixed-point encoding is exact: integers equal the decimal text, never rounded, never via float."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pointline.lake.encoding import (
+    choose_exponent,
+    decimals_of_step,
+    decode_expr,
+    decode_list_expr,
+    decode_value,
+    encode_series,
+    encode_text,
+    significant_decimals,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "exp", "value"),
+    [
+        ("9682", 2, 968200),
+        ("9682.19", 2, 968219),
+        ("0.132", 5, 13200),
+        ("-1.5", 1, -15),
+        (".5", 1, 5),
+        ("5.", 0, 5),
+        ("1e-05", 5, 1),
+        ("1.2E+3", 0, 1200),
+        ("+2.50", 1, 25),
+        ("9682.1900", 2, 968219),  # trailing zeros are not precision
+    ],
+)
+def test_plain_and_scientific_decimals_encode_exactly(text: str, exp: int, value: int) -> None:
+    result = encode_series(pl.Series([text]), exp)
+    assert result.values.to_list() == [value]
+    assert result.reasons.to_list() == [None]
+
+
+@pytest.mark.parametrize(
+    ("text", "exp", "reason"),
+    [
+        ("9682.195", 2, "precision"),
+        ("1e-05", 4, "precision"),
+        ("abc", 2, "unparseable"),
+        ("1.2.3", 2, "unparseable"),
+        ("nan", 2, "unparseable"),
+        ("inf", 2, "unparseable"),
+        ("99999999999999999999", 2, "overflow"),
+    ],
+)
+def test_unrepresentable_text_is_reported_not_rounded(text: str, exp: int, reason: str) -> None:
+    result = encode_series(pl.Series([text]), exp)
+    assert result.values.to_list() == [None]
+    assert result.reasons.to_list() == [reason]
+
+
+def test_missing_values_are_null_without_reason() -> None:
+    result = encode_series(pl.Series([None, ""], dtype=pl.Utf8), 2)
+    assert result.values.to_list() == [None, None]
+    assert result.reasons.to_list() == [None, None]
+
+
+def _reference(text: str, exp: int) -> int | None:
+    scaled = Decimal(text).scaleb(exp)
+    return int(scaled) if scaled == scaled.to_integral_value() else None
+
+
+decimal_text = st.decimals(
+    min_value=Decimal("-1e9"), max_value=Decimal("1e9"), allow_nan=False, allow_infinity=False, places=None
+).map(lambda d: format(d, "f"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(decimal_text, min_size=1, max_size=20), exp=st.integers(0, 8))
+def test_vectorised_encoding_matches_decimal_reference(texts: list[str], exp: int) -> None:
+    result = encode_series(pl.Series(texts), exp)
+    for text, got, reason in zip(texts, result.values.to_list(), result.reasons.to_list(), strict=True):
+        expected = _reference(text, exp)
+        if expected is None:
+            assert (got, reason) == (None, "precision")
+        elif abs(expected) < 2**62:
+            assert got == expected
+            assert decode_value(got, exp) == Decimal(text)
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=st.integers(-(10**15), 10**15), exp=st.integers(0, 3))
+def test_decode_equals_float_of_the_decimal_text(value: int, exp: int) -> None:
+    text = str(decode_value(value, exp))
+    got = pl.DataFrame({"v": [value]}).select(decode_expr("v", exp)).item()
+    assert got == float(text)
+    assert encode_text(text, exp) == (value, None)
+
+
+def test_decode_list_column() -> None:
+    df = pl.DataFrame({"bids_px_int": [[100050, 100040]]}).select(decode_list_expr("bids_px_int", 2))
+    assert df.item().to_list() == [1000.5, 1000.4]
+
+
+def test_significant_decimals_ignore_trailing_zeros() -> None:
+    assert significant_decimals(pl.Series(["9682.10", "0.132", "5"])) == 3
+    assert significant_decimals(pl.Series(["1e-05"])) == 5
+
+
+def test_exponent_has_headroom_and_respects_metadata_and_overflow_bound() -> None:
+    assert choose_exponent(2, 5) == 4  # two observed decimals + 2
+    assert choose_exponent(1, 5, step_decimals=decimals_of_step(0.001)) == 5  # tick 0.001 → 3 + 2
+    assert choose_exponent(2, 16) == 2  # huge values: no headroom rather than overflow
+    assert decimals_of_step("5") == 0
