@@ -83,7 +83,8 @@ def notebook_loop(trades: pd.DataFrame, interval_us: int, max_buckets: int | Non
         rows.append(
             {
                 "vol_imbalance": (q[buy].sum() - q[sell].sum()) / max(total, 1e-10),
-                "dollar_imbalance": (qq[buy].sum() - qq[sell].sum()) / max(qq[buy].sum() + qq[sell].sum(), 1e-10),
+                "dollar_imbalance": (qq[buy].sum() - qq[sell].sum())
+                / max(qq[buy].sum() + qq[sell].sum(), 1e-10),
                 "large_imbalance": (q[large & buy].sum() - q[large & sell].sum())
                 / max(q[large & buy].sum() + q[large & sell].sum(), 1e-10),
                 "large_vol_pct": q[large].sum() / max(total, 1e-10),

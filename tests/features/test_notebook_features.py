@@ -191,7 +191,9 @@ def test_pit_rows_do_not_change_when_later_trades_arrive() -> None:
     trades = synthetic_trades(7)
     full = notebook_features(trades, 1_000_000, notebook_compatible=False)
     cut = int(full["ts"][20])
-    early = notebook_features(trades.filter(pl.col("ts_local_us") < cut), 1_000_000, notebook_compatible=False)
+    early = notebook_features(
+        trades.filter(pl.col("ts_local_us") < cut), 1_000_000, notebook_compatible=False
+    )
     assert early.equals(full.filter(pl.col("ts") <= cut))
 
 

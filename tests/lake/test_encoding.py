@@ -98,6 +98,13 @@ def test_decode_equals_float_of_the_decimal_text(value: int, exp: int) -> None:
     assert encode_text(text, exp) == (value, None)
 
 
+def test_decode_is_correctly_rounded_on_arrays() -> None:
+    # Reciprocal multiplication would give 60000.200000000004 here.
+    values = [60000200, 59999900, None, 1]
+    got = pl.DataFrame({"v": values * 3}).select(decode_expr("v", 3))["v"].to_list()
+    assert got == [60000.2, 59999.9, None, 0.001] * 3
+
+
 def test_decode_list_column() -> None:
     df = pl.DataFrame({"bids_px_int": [[100050, 100040]]}).select(decode_list_expr("bids_px_int", 2))
     assert df.item().to_list() == [1000.5, 1000.4]

@@ -16,13 +16,13 @@ from typer.testing import CliRunner
 from pointline.cli import app
 from pointline.cli.pipeline import render_summary
 from pointline.errors import ValidationError
-from pointline.research.pipeline.contract import (
+from pointline.research.pipeline_v2.contract import (
     load_output_schema,
     load_request_schema,
     validate_output_v2,
     validate_quant_research_input_v2,
 )
-from pointline.research.pipeline.metrics import list_metrics
+from pointline.research.pipeline_v2.metrics import BUILTIN_METRICS, list_metrics
 
 # The "Pipeline v2 Request (JSON)" of volume-bar-features-guide.md, copied as printed.
 GUIDE_REQUEST_JSON = r"""
@@ -498,7 +498,8 @@ def test_shipped_schemas_are_valid_draft_2020_12() -> None:
 
 def test_schema_metric_types_match_the_metric_registry() -> None:
     enum = load_request_schema()["$defs"]["metric"]["properties"]["type"]["enum"]
-    assert sorted(enum) == list_metrics()
+    assert sorted(enum) == sorted(BUILTIN_METRICS)
+    assert set(BUILTIN_METRICS) <= set(list_metrics())
 
 
 def test_loaded_schema_is_a_fresh_copy() -> None:

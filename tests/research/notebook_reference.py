@@ -6,14 +6,34 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-FEATS = ["vol_imbalance", "dollar_imbalance", "large_imbalance", "count_imbalance", "close_vs_vwap", "vol_profile_skew"]
-MERGE_COLS = ["timestamp_us", *FEATS, "kyle_lambda", "arrival_rate", "volume", "close", "returns", "price_range", "trade_count"]
+FEATS = [
+    "vol_imbalance",
+    "dollar_imbalance",
+    "large_imbalance",
+    "count_imbalance",
+    "close_vs_vwap",
+    "vol_profile_skew",
+]
+MERGE_COLS = [
+    "timestamp_us",
+    *FEATS,
+    "kyle_lambda",
+    "arrival_rate",
+    "volume",
+    "close",
+    "returns",
+    "price_range",
+    "trade_count",
+]
 SIGNAL_FEATURES = [f"{f}_consensus" for f in FEATS]
 
 
 def notebook_frames(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """The notebook's layout: ``timestamp_us`` = bucket start, no ``ts``."""
-    return {e: f.with_columns(pl.col("bucket_start").alias("timestamp_us")).drop("ts", "bucket_start") for e, f in frames.items()}
+    return {
+        e: f.with_columns(pl.col("bucket_start").alias("timestamp_us")).drop("ts", "bucket_start")
+        for e, f in frames.items()
+    }
 
 
 def reference_frame(frames: dict[str, pl.DataFrame], window: int = 864, minp: int = 288) -> pd.DataFrame:
@@ -32,7 +52,9 @@ def reference_frame(frames: dict[str, pl.DataFrame], window: int = 864, minp: in
     df["rvol_12"] = df["returns_bn"].rolling(12).std()
     df["rvol_288"] = df["returns_bn"].rolling(288).std()
     df["vol_ratio"] = df["rvol_12"] / df["rvol_288"].clip(lower=1e-10)
-    df["vol_regime"] = pd.qcut(df["vol_ratio"].dropna(), q=[0, 0.3, 0.7, 1.0], labels=["low_vol", "normal", "high_vol"])
+    df["vol_regime"] = pd.qcut(
+        df["vol_ratio"].dropna(), q=[0, 0.3, 0.7, 1.0], labels=["low_vol", "normal", "high_vol"]
+    )
     df["vol_regime"] = df["vol_regime"].cat.add_categories("warmup")
     df.loc[df["vol_ratio"].isna(), "vol_regime"] = "warmup"
     for bars, label in [(1, "5m"), (3, "15m"), (6, "30m"), (12, "1h"), (24, "2h")]:
@@ -45,7 +67,15 @@ def reference_frame(frames: dict[str, pl.DataFrame], window: int = 864, minp: in
     return df
 
 
-def backtest_fixed_holding(df, signal_col="signal", close_col="close_bn", entry_threshold=1.5, holding_bars=6, fee_bps=7.0, vol_filter=None):
+def backtest_fixed_holding(
+    df,
+    signal_col="signal",
+    close_col="close_bn",
+    entry_threshold=1.5,
+    holding_bars=6,
+    fee_bps=7.0,
+    vol_filter=None,
+):
     data = df.dropna(subset=[signal_col]).copy()
     data["tradeable"] = data["vol_regime"].isin(vol_filter) if vol_filter else True
     signals, closes = data[signal_col].values, data[close_col].values
@@ -55,7 +85,14 @@ def backtest_fixed_holding(df, signal_col="signal", close_col="close_bn", entry_
     for i in range(n - holding_bars):
         if in_trade and i - entry >= holding_bars:
             raw = (closes[i] / closes[entry] - 1) * 10000 * direction
-            trades.append({"entry_ts": ts[entry], "exit_ts": ts[i], "direction": direction, "net_return_bps": raw - fee_bps})
+            trades.append(
+                {
+                    "entry_ts": ts[entry],
+                    "exit_ts": ts[i],
+                    "direction": direction,
+                    "net_return_bps": raw - fee_bps,
+                }
+            )
             in_trade = False
         if not in_trade and tradeable[i]:
             if signals[i] > entry_threshold:
@@ -75,13 +112,37 @@ def sweep(df, signal_col="signal", fee_bps=7.0):
     for vf_name, vf in VOL_FILTERS.items():
         for thresh in THRESHOLDS:
             for hp_name, hp in HOLDINGS.items():
-                t = backtest_fixed_holding(df, signal_col, entry_threshold=thresh, holding_bars=hp, fee_bps=fee_bps, vol_filter=vf)
+                t = backtest_fixed_holding(
+                    df, signal_col, entry_threshold=thresh, holding_bars=hp, fee_bps=fee_bps, vol_filter=vf
+                )
                 if t.empty:
-                    rows.append({"vol_filter": vf_name, "threshold": thresh, "holding": hp_name, "n_trades": 0, "total_pnl_bps": 0.0, "avg_pnl_bps": 0.0, "win_rate": 0.0, "sharpe": 0.0})
+                    rows.append(
+                        {
+                            "vol_filter": vf_name,
+                            "threshold": thresh,
+                            "holding": hp_name,
+                            "n_trades": 0,
+                            "total_pnl_bps": 0.0,
+                            "avg_pnl_bps": 0.0,
+                            "win_rate": 0.0,
+                            "sharpe": 0.0,
+                        }
+                    )
                     continue
                 r = t["net_return_bps"]
                 sharpe = r.mean() / r.std() * np.sqrt(252 * 288 / hp) if r.std() > 0 else 0
-                rows.append({"vol_filter": vf_name, "threshold": thresh, "holding": hp_name, "n_trades": len(t), "total_pnl_bps": r.sum(), "avg_pnl_bps": r.mean(), "win_rate": (r > 0).mean(), "sharpe": sharpe})
+                rows.append(
+                    {
+                        "vol_filter": vf_name,
+                        "threshold": thresh,
+                        "holding": hp_name,
+                        "n_trades": len(t),
+                        "total_pnl_bps": r.sum(),
+                        "avg_pnl_bps": r.mean(),
+                        "win_rate": (r > 0).mean(),
+                        "sharpe": sharpe,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -115,5 +176,11 @@ def walk_forward(df, split_us):
     test_wf = full[test_mask].copy()
     res = sweep(test_wf, signal_col="signal_wf")
     best = res[res["n_trades"] > 20].sort_values("total_pnl_bps", ascending=False, kind="stable").iloc[0]
-    is_trades = backtest_fixed_holding(full[train_mask], "signal_wf", entry_threshold=best["threshold"], holding_bars=HOLDINGS[best["holding"]], vol_filter=VOL_FILTERS[best["vol_filter"]])
+    is_trades = backtest_fixed_holding(
+        full[train_mask],
+        "signal_wf",
+        entry_threshold=best["threshold"],
+        holding_bars=HOLDINGS[best["holding"]],
+        vol_filter=VOL_FILTERS[best["vol_filter"]],
+    )
     return best, is_trades

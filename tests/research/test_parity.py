@@ -48,7 +48,9 @@ def test_parity_sweep_reproduces_the_notebooks_48_configurations(analysis, refer
     assert ours["n_trades"].to_list() == theirs["n_trades"].tolist()
     for col in ("total_pnl_bps", "avg_pnl_bps", "win_rate"):
         np.testing.assert_allclose(ours[col].to_numpy(), theirs[col].to_numpy(), rtol=1e-9, atol=1e-7)
-    np.testing.assert_allclose(ours["sharpe_per_trade"].to_numpy(), theirs["sharpe"].to_numpy(), rtol=1e-9, atol=1e-7)
+    np.testing.assert_allclose(
+        ours["sharpe_per_trade"].to_numpy(), theirs["sharpe"].to_numpy(), rtol=1e-9, atol=1e-7
+    )
 
 
 def test_parity_decile_and_regime_spreads_match_the_notebook(analysis, reference):

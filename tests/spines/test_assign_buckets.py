@@ -15,6 +15,7 @@ from pointline.research.resample import assign_to_buckets
 from pointline.research.resample.assign import assign_with_stats
 from pointline.research.spines import (
     ClockConfig,
+    DollarBarConfig,
     HybridVolumeTimeConfig,
     TickBarConfig,
     VolumeBarConfig,
@@ -167,3 +168,22 @@ def test_assignment_matches_linear_scan_and_stays_inside_bars(rows, named, quote
             "close_file_id"
         ].is_null()
         assert (out.filter(null_key)["ts_local_us"] < out.filter(null_key)["ts"]).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=trade_lists, notional=st.sampled_from([37.0, 95.0, 250.0]))
+def test_split_dollar_bars_conserve_qty_int_exactly(rows, notional):
+    trades = make_trades([(ts, line, q, 100.0 + line % 7) for ts, line, q in rows])
+    config = DollarBarConfig(notional, split_trades=True, contract_size=1.0, is_inverse=False)
+    out = assign_to_buckets(trades, spine_of("dollar", config, trades, end=END))
+    assert out["qty_int"].sum() == trades["qty_int"].sum()
+    assert (out["qty_int"] >= 0).all()
+    per_trade = out.group_by("file_line_number").agg(pl.col("qty_int").sum(), pl.col("split_fraction").sum())
+    expected = trades.select("file_line_number", pl.col("qty_int").alias("want"))
+    joined = per_trade.join(expected, on="file_line_number")
+    assert (joined["qty_int"] == joined["want"]).all()
+    notional_per_bar = out.group_by("bar_index", "is_complete").agg(
+        (pl.col("qty") * pl.col("px")).sum().alias("n")
+    )
+    complete = notional_per_bar.filter("is_complete")["n"]
+    assert ((complete - notional).abs() < 1e-6 * notional).all()

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 
 def validate(request_file: RequestArg) -> None:
     """Check a request against the v2 contract: prints "valid" or every problem with its JSON path."""
-    from pointline.research.pipeline.contract import validate_quant_research_input_v2
+    from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
 
     request = _load(request_file)
     try:
@@ -48,7 +48,7 @@ def run(
     ] = False,
 ) -> None:
     """Validate and run a request; exit 0 on accept, 1 on reject, 2 on an invalid request."""
-    from pointline.research.pipeline.contract import validate_quant_research_input_v2
+    from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
 
     request = _load(request_file)
     try:
@@ -56,7 +56,7 @@ def run(
     except ValidationError as exc:
         _print_problems(exc)
         raise typer.Exit(2) from None
-    from pointline.research.pipeline.runner import run_request
+    from pointline.research.pipeline_v2.runner import run_request
 
     try:
         with user_errors(exit_code=2):

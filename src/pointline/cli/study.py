@@ -19,7 +19,9 @@ def register(app: typer.Typer) -> None:
     @app.command("study")
     def study(
         config: Path = typer.Argument(..., help="Study config (.yaml, .yml or .json)."),
-        out: Path | None = typer.Option(None, "--out", "-o", help="Output directory (default: config 'out')."),
+        out: Path | None = typer.Option(
+            None, "--out", "-o", help="Output directory (default: config 'out')."
+        ),
     ) -> None:
         """Run the composite-signal study: IC, deciles, regimes, sweep, walk-forward, HTML report."""
         with user_errors():
@@ -29,7 +31,11 @@ def register(app: typer.Typer) -> None:
             out_dir = out or Path(cfg.out or "study-out")
             steps = 6 if not cfg.parity else 10
             with Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=console,
             ) as bar:
                 task = bar.add_task("starting", total=steps + 1)
 

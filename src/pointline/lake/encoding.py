@@ -24,7 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 #: Reasons a text value cannot be encoded (also quarantine reasons).
 REASON_UNPARSEABLE = "unparseable"
@@ -271,23 +273,44 @@ def choose_exponent(observed_decimals: int, integer_digits: int = 1, step_decima
 def decode_expr(column: str | pl.Expr, exp: int) -> pl.Expr:
     """Float64 from fixed point: ``int / 10^exp`` (the double nearest the stored decimal).
 
-    Works on Int64 columns and on List(Int64) columns (element-wise).
+    Polars rewrites division by a constant as multiplication by its reciprocal, which is off by one
+    ulp for values such as 60000.2; the division is therefore done in NumPy, where it is a true
+    IEEE division and so gives exactly ``float(vendor_text)``.
 
     Example
     -------
-    >>> pl.DataFrame({"px_int": [96821900]}).select(decode_expr("px_int", 4)).item()
-    9682.19
+    >>> pl.DataFrame({"px_int": [600002, 600002]}).select(decode_expr("px_int", 1)).to_series().to_list()
+    [60000.2, 60000.2]
     """
     expr = pl.col(column) if isinstance(column, str) else column
     scale = float(_POW10[exp])
-    return expr.cast(pl.Float64) / scale
+    return expr.map_batches(lambda s: _divide(s, scale), return_dtype=pl.Float64)
 
 
 def decode_list_expr(column: str | pl.Expr, exp: int) -> pl.Expr:
-    """List(Float64) from a List(Int64) fixed-point column (book levels)."""
+    """List(Float64) from a List(Int64) fixed-point column (book levels), exactly as :func:`decode_expr`."""
     expr = pl.col(column) if isinstance(column, str) else column
     scale = float(_POW10[exp])
-    return expr.list.eval(pl.element().cast(pl.Float64) / scale)
+    return expr.map_batches(lambda s: _divide_list(s, scale), return_dtype=pl.List(pl.Float64))
+
+
+def _divide(series: pl.Series, scale: float) -> pl.Series:
+    values = series.cast(pl.Float64).to_numpy()
+    return pl.Series(series.name, values / scale, dtype=pl.Float64, nan_to_null=True)
+
+
+def _divide_list(series: pl.Series, scale: float) -> pl.Series:
+    arr = series.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    offsets = arr.offsets.to_numpy()
+    values = arr.values.to_numpy(zero_copy_only=False).astype(np.float64)[offsets[0] : offsets[-1]] / scale
+    rebuilt = pa.LargeListArray.from_arrays(
+        pa.array(offsets - offsets[0], type=pa.int64()),
+        pa.array(values, type=pa.float64()),
+        mask=arr.is_null(),
+    )
+    return pl.Series(series.name, rebuilt)
 
 
 def decode_value(value: int, exp: int) -> Decimal:

@@ -70,7 +70,9 @@ def list_symbols(
         if value is not None:
             df = df.filter(pl.col(column).str.to_lowercase() == value.lower())
     if search:
-        df = df.filter(pl.col("exchange_symbol").str.to_lowercase().str.contains(search.lower(), literal=True))
+        df = df.filter(
+            pl.col("exchange_symbol").str.to_lowercase().str.contains(search.lower(), literal=True)
+        )
     return df.select(_SYMBOL_COLUMNS).sort("exchange", "exchange_symbol")
 
 

@@ -22,6 +22,7 @@ import polars as pl
 
 from pointline.errors import PointlineError
 from pointline.lake import dim_symbol, storage
+from pointline.lake.encoding import decode_expr, decode_list_expr
 from pointline.lake.schema import EVENT_ORDER, EventTable, decoded_name, event_table
 from pointline.research.timeline import US_PER_DAY, TimeLike, dates_between, to_us
 
@@ -209,15 +210,13 @@ def _scan(
 def decode_expressions(spec: EventTable, price_exp: int, qty_exp: int) -> list[pl.Expr]:
     """Expressions adding the Float64 decoded columns of an event table.
 
-    Division by an exact power of ten (not multiplication by ``10**-exp``) gives the double
-    nearest to the stored decimal, i.e. the same value ``float(text)`` gives for the vendor text.
+    Each value is the double nearest the stored decimal, i.e. what ``float(text)`` gives for the
+    vendor text (see :func:`pointline.lake.encoding.decode_expr`).
     """
     exprs = []
-    for column, exp in [(c, price_exp) for c in spec.price_columns] + [(c, qty_exp) for c in spec.qty_columns]:
-        scale = float(10**exp)
-        if isinstance(spec.schema[column], pl.List):
-            expr = pl.col(column).list.eval(pl.element().cast(pl.Float64) / scale)
-        else:
-            expr = pl.col(column).cast(pl.Float64) / scale
-        exprs.append(expr.alias(decoded_name(column)))
+    for column, exp in [(c, price_exp) for c in spec.price_columns] + [
+        (c, qty_exp) for c in spec.qty_columns
+    ]:
+        decode = decode_list_expr if isinstance(spec.schema[column], pl.List) else decode_expr
+        exprs.append(decode(column, exp).alias(decoded_name(column)))
     return exprs

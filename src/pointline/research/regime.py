@@ -138,9 +138,7 @@ def vol_regime(
     else:
         window = window_bars if method == "trailing" else 0
         lo, hi = _causal_thresholds(ratio, q_lo, q_hi, window, max(min_history, 1))
-    out = out.with_columns(
-        pl.Series("vol_lo", lo).fill_nan(None), pl.Series("vol_hi", hi).fill_nan(None)
-    )
+    out = out.with_columns(pl.Series("vol_lo", lo).fill_nan(None), pl.Series("vol_hi", hi).fill_nan(None))
     label = (
         pl.when(pl.col("vol_ratio").is_null() | pl.col("vol_lo").is_null())
         .then(pl.lit(WARMUP))

@@ -71,7 +71,7 @@ def forward_returns(
     Example
     -------
     >>> bars = pl.DataFrame({"ts": [0, 300, 900], "close": [100.0, 101.0, 99.0]})
-    >>> forward_returns(bars, "close", {"5": 300})["fwd_5"].to_list()
+    >>> forward_returns(bars, "close", {"5": 300})["fwd_5"].round(6).to_list()
     [0.01, None, None]
     """
     _check(df, close_col, ts_col)
@@ -110,7 +110,7 @@ def bar_returns(
     Example
     -------
     >>> bars = pl.DataFrame({"ts": [300, 600, 1200], "close": [100.0, 102.0, 101.0]})
-    >>> bar_returns(bars, "close", 300)["returns"].to_list()
+    >>> bar_returns(bars, "close", 300)["returns"].round(6).to_list()
     [None, 0.02, None]
     """
     _check(df, close_col, ts_col)
@@ -142,7 +142,7 @@ def forward_returns_by_rows(
     Example
     -------
     >>> bars = pl.DataFrame({"close": [100.0, 101.0, 99.0]})
-    >>> forward_returns_by_rows(bars, "close", {"1": 1})["fwd_1"].to_list()[:1]
+    >>> forward_returns_by_rows(bars, "close", {"1": 1})["fwd_1"].round(6).to_list()[:1]
     [0.01]
     """
     _check(df, close_col)

@@ -105,7 +105,9 @@ def sweep(
     return pl.DataFrame(rows, schema=schema).with_columns(pl.col("n_trades").cast(pl.Int64))
 
 
-def best_config(results: pl.DataFrame, *, objective: str = "total_pnl_bps", min_trades: int = 50) -> dict | None:
+def best_config(
+    results: pl.DataFrame, *, objective: str = "total_pnl_bps", min_trades: int = 50
+) -> dict | None:
     """The row with the highest ``objective`` among configurations with more than ``min_trades`` trades.
 
     Ties keep the earlier row (grid order), like a stable sort. Returns ``None`` when no

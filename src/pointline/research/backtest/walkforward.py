@@ -77,7 +77,7 @@ def make_folds(
     step = step_us or test_us
     folds = []
     start = ts_min
-    while start + train_us <= ts_max:
+    while start + train_us < ts_max:
         split = start + train_us
         folds.append(
             Fold(
@@ -109,7 +109,10 @@ def _window(df: pl.DataFrame, ts_col: str, start: int, end: int) -> pl.DataFrame
 
 
 def _run_config(
-    series: PreparedSeries, config: Mapping[str, Any], vol_filters: Mapping[str, Sequence[str] | None], **kw: Any
+    series: PreparedSeries,
+    config: Mapping[str, Any],
+    vol_filters: Mapping[str, Sequence[str] | None],
+    **kw: Any,
 ) -> tuple[pl.DataFrame, dict[str, float]]:
     arrays = run_prepared(
         series,

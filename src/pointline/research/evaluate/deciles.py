@@ -80,7 +80,15 @@ def decile_spreads(
     rows = []
     for label, col in horizons.items():
         d1, d10, spread = _spread(deciled.filter(pl.col(col).is_not_null()), col, contrarian)
-        rows.append({"horizon": label, "d1_bps": d1, "d10_bps": d10, "spread_bps": spread, "net_bps": spread - fee_bps})
+        rows.append(
+            {
+                "horizon": label,
+                "d1_bps": d1,
+                "d10_bps": d10,
+                "spread_bps": spread,
+                "net_bps": spread - fee_bps,
+            }
+        )
     return pl.DataFrame(rows)
 
 

@@ -111,7 +111,9 @@ def validate_features(
             }
         )
     table = pl.DataFrame(rows)
-    mat = df.select([pl.col(f).cast(pl.Float64).fill_nan(None) for f in features]).to_pandas().corr().to_numpy()
+    mat = (
+        df.select([pl.col(f).cast(pl.Float64).fill_nan(None) for f in features]).to_pandas().corr().to_numpy()
+    )
     off = np.abs(mat[~np.eye(len(features), dtype=bool)]) if len(features) > 1 else np.array([])
     max_corr = float(np.nanmax(off)) if off.size and np.isfinite(off).any() else float("nan")
     corr = pl.DataFrame({"feature": list(features), **{f: mat[:, i] for i, f in enumerate(features)}})

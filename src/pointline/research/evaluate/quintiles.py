@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
 from scipy import stats
 
@@ -44,7 +43,7 @@ def quick_backtest(df: pl.DataFrame, signal_col: str, label_col: str, *, q: int 
 
     Example
     -------
-    >>> bars = pl.DataFrame({"s": np.arange(50.0), "y": np.arange(50.0)})
+    >>> bars = pl.DataFrame({"s": [float(i) for i in range(50)], "y": [float(i) for i in range(50)]})
     >>> quick_backtest(bars, "s", "y").table["quintile"].to_list()
     ['Q1', 'Q2', 'Q3', 'Q4', 'Q5']
     """
@@ -56,7 +55,9 @@ def quick_backtest(df: pl.DataFrame, signal_col: str, label_col: str, *, q: int 
         pl.col(label_col).cast(pl.Float64).fill_nan(None).alias("y"),
     ).drop_nulls()
     if pair.height < 3:
-        raise PointlineError(f"quick_backtest: only {pair.height} rows have both {signal_col} and {label_col}")
+        raise PointlineError(
+            f"quick_backtest: only {pair.height} rows have both {signal_col} and {label_col}"
+        )
     ic, p = stats.spearmanr(pair["s"].to_numpy(), pair["y"].to_numpy())
     bins = quantile_bins(pair["s"].to_numpy(), q)
     table = (

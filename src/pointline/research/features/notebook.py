@@ -10,6 +10,7 @@ import polars as pl
 
 from pointline.errors import PointlineError
 from pointline.lake.schema import EVENT_ORDER
+from pointline.research.resample.aggregations._order import sort_if_needed
 from pointline.research.resample.aggregations.notebook import (
     NOTEBOOK_COLUMNS,
     REQUIRED_COLUMNS,
@@ -80,7 +81,7 @@ def notebook_features(
         )
     order = [c for c in EVENT_ORDER if c in columns]
     keep = [*REQUIRED_COLUMNS, *[c for c in ("file_id", "file_line_number", "symbol_id") if c in columns]]
-    frame = lazy.select(keep).sort(order, maintain_order=True).collect()
+    frame = sort_if_needed(lazy.select(keep).collect(), order)
     if "symbol_id" in frame.columns and frame["symbol_id"].n_unique() > 1:
         raise PointlineError(
             "notebook_features takes the trades of ONE symbol; got symbol_ids "
@@ -96,7 +97,9 @@ def notebook_features(
         grid = pl.DataFrame({"bucket_start": []}, schema={"bucket_start": pl.Int64})
     else:
         first, last = feats["bucket"][0], feats["bucket"][-1]
-        grid = pl.DataFrame({"bucket_start": pl.int_range(first, last + interval_us, interval_us, eager=True)})
+        grid = pl.DataFrame(
+            {"bucket_start": pl.int_range(first, last + interval_us, interval_us, eager=True)}
+        )
     out = grid.join(feats.rename({"bucket": "bucket_start"}), on="bucket_start", how="left")
     return out.select(
         "bucket_start",

@@ -60,7 +60,9 @@ def figure(name: str, b64: str, alt: str) -> str:
 
 def _ts_table(df: pl.DataFrame) -> pl.DataFrame:
     cols = [c for c in df.columns if c.endswith(("_start", "_end"))]
-    return df.with_columns(pl.col(c).cast(pl.Datetime("us", "UTC")).dt.strftime("%Y-%m-%d %H:%M") for c in cols)
+    return df.with_columns(
+        pl.col(c).cast(pl.Datetime("us", "UTC")).dt.strftime("%Y-%m-%d %H:%M") for c in cols
+    )
 
 
 def _analysis_section(a: Any, fee_bps: float) -> str:
@@ -71,15 +73,28 @@ def _analysis_section(a: Any, fee_bps: float) -> str:
     parts.append(figure(f"{m}_decile_bars", plots.decile_bars(a.decile_returns), "decile bars"))
     parts.append("<h3>Decile spread by volatility regime (bps)</h3>" + table(a.regime_spreads))
     parts.append("<h3>Bars per regime</h3>" + table(a.regime_counts))
-    checks = pl.DataFrame({"check": list(a.quality.checks), "value": [str(v) for v in a.quality.checks.values()]})
+    checks = pl.DataFrame(
+        {"check": list(a.quality.checks), "value": [str(v) for v in a.quality.checks.values()]}
+    )
     parts.append("<h3>Feature quality</h3>" + table(a.quality.table) + table(checks) + table(a.quality.corr))
     parts.append(
-        f"<h3>Quintiles (IC {a.quintiles.ic:+.4f}, p={a.quintiles.p_value:.2e})</h3>" + table(a.quintiles.table)
+        f"<h3>Quintiles (IC {a.quintiles.ic:+.4f}, p={a.quintiles.p_value:.2e})</h3>"
+        + table(a.quintiles.table)
     )
     parts.append("<h3>Parameter sweep (in-sample: whole period)</h3>")
     parts.append(figure(f"{m}_sweep_heatmap", plots.sweep_heatmaps(a.sweep), "sweep heatmaps"))
-    cols = ["vol_filter", "threshold", "holding", "n_trades", "avg_pnl_bps", "total_pnl_bps", "win_rate",
-            "profit_factor", "max_drawdown_bps", "sharpe"]
+    cols = [
+        "vol_filter",
+        "threshold",
+        "holding",
+        "n_trades",
+        "avg_pnl_bps",
+        "total_pnl_bps",
+        "win_rate",
+        "profit_factor",
+        "max_drawdown_bps",
+        "sharpe",
+    ]
     parts.append(table(a.sweep.sort("total_pnl_bps", descending=True).select(cols), max_rows=15))
     if a.best_backtest is not None:
         b = a.best
@@ -95,10 +110,14 @@ def _analysis_section(a: Any, fee_bps: float) -> str:
         parts.append('<p class="note">No configuration had enough trades to pick a best one.</p>')
     wf = a.walk_forward
     parts.append("<h3>Walk-forward: in-sample vs out-of-sample</h3>")
-    keep = [c for c in wf.folds.columns if not c.endswith(("median_pnl_bps", "std_pnl_bps", "sharpe_per_trade"))]
+    keep = [
+        c for c in wf.folds.columns if not c.endswith(("median_pnl_bps", "std_pnl_bps", "sharpe_per_trade"))
+    ]
     parts.append(table(_ts_table(wf.folds.select(keep))))
     splits = wf.folds["test_start"].to_list() if "test_start" in wf.folds.columns else []
-    parts.append(figure(f"{m}_is_oos_equity", plots.is_oos_equity(wf.is_trades, wf.oos_trades, splits), "IS vs OOS"))
+    parts.append(
+        figure(f"{m}_is_oos_equity", plots.is_oos_equity(wf.is_trades, wf.oos_trades, splits), "IS vs OOS")
+    )
     return "\n".join(parts)
 
 
@@ -107,8 +126,11 @@ def _oos_summary(a: Any) -> dict[str, Any]:
     if "oos_n_trades" not in f.columns:
         return {"study": a.mode, "oos_n_trades": 0}
     agg = f.select(
-        pl.col("oos_n_trades").sum(), pl.col("oos_total_pnl_bps").sum(), pl.col("oos_avg_pnl_bps").mean(),
-        pl.col("oos_win_rate").mean(), pl.col("is_avg_pnl_bps").mean(),
+        pl.col("oos_n_trades").sum(),
+        pl.col("oos_total_pnl_bps").sum(),
+        pl.col("oos_avg_pnl_bps").mean(),
+        pl.col("oos_win_rate").mean(),
+        pl.col("is_avg_pnl_bps").mean(),
     ).row(0, named=True)
     return {"study": a.mode, **agg}
 
@@ -128,8 +150,10 @@ def _parity_section(result: Any) -> str:
     )
     side = pl.DataFrame([_oos_summary(result.parity), _oos_summary(result.clean)], infer_schema_length=None)
     return (
-        '<h2 id="leaks">Notebook choices that leak, and the clean result beside them</h2>' + leaks
-        + "<h3>Walk-forward out-of-sample: notebook vs clean</h3>" + table(side)
+        '<h2 id="leaks">Notebook choices that leak, and the clean result beside them</h2>'
+        + leaks
+        + "<h3>Walk-forward out-of-sample: notebook vs clean</h3>"
+        + table(side)
     )
 
 

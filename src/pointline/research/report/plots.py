@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+from matplotlib.figure import Figure
 
 GREEN, RED, BLUE, ORANGE = "#388e3c", "#d32f2f", "steelblue", "#FF6B00"
 
@@ -51,7 +51,9 @@ def decile_bars(decile_returns: pl.DataFrame, title: str = "Forward return by si
     for ax, h in zip(axes[0], horizons, strict=True):
         sub = decile_returns.filter(pl.col("horizon") == h)
         vals = sub["mean_bps"].to_numpy()
-        ax.bar(sub["signal_decile"].to_numpy(), vals, color=[GREEN if v > 0 else RED for v in vals], alpha=0.7)
+        ax.bar(
+            sub["signal_decile"].to_numpy(), vals, color=[GREEN if v > 0 else RED for v in vals], alpha=0.7
+        )
         ax.axhline(0, color="black", linewidth=0.5)
         ax.set_title(f"{h} fwd\nspread={vals[0] - vals[-1]:.1f} bps")
         ax.set_xlabel("signal decile (0 = lowest)")
@@ -62,7 +64,11 @@ def decile_bars(decile_returns: pl.DataFrame, title: str = "Forward return by si
 
 
 def sweep_heatmaps(
-    sweep: pl.DataFrame, *, value: str = "avg_pnl_bps", title: str = "Avg trade PnL (bps, net)", limit: float = 5.0
+    sweep: pl.DataFrame,
+    *,
+    value: str = "avg_pnl_bps",
+    title: str = "Avg trade PnL (bps, net)",
+    limit: float = 5.0,
 ) -> str:
     """Threshold × holding heatmap of ``value`` for each regime filter."""
     filters = sweep["vol_filter"].unique(maintain_order=True).to_list()
@@ -85,8 +91,15 @@ def sweep_heatmaps(
         ax.set_title(f"vol filter: {vf}")
         for i in range(grid.shape[0]):
             for j in range(grid.shape[1]):
-                ax.text(j, i, f"{grid[i, j]:+.1f}", ha="center", va="center", fontsize=9,
-                        color="white" if abs(grid[i, j]) > 0.6 * limit else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{grid[i, j]:+.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    color="white" if abs(grid[i, j]) > 0.6 * limit else "black",
+                )
     if im is not None:
         fig.colorbar(im, ax=axes[0, -1], label=value)
     return fig_to_base64(fig)
@@ -153,8 +166,13 @@ def is_oos_equity(is_trades: pl.DataFrame, oos_trades: pl.DataFrame, splits: Seq
     fig, ax = plt.subplots(figsize=(12, 4))
     for trades, label, color in ((is_trades, "in-sample", BLUE), (oos_trades, "out-of-sample", ORANGE)):
         if not trades.is_empty():
-            ax.plot(_dates(trades["exit_ts"]), trades["net_bps"].cum_sum().to_numpy(), color=color, lw=1.5,
-                    label=f"{label} ({trades.height} trades)")
+            ax.plot(
+                _dates(trades["exit_ts"]),
+                trades["net_bps"].cum_sum().to_numpy(),
+                color=color,
+                lw=1.5,
+                label=f"{label} ({trades.height} trades)",
+            )
     for s in splits:
         ax.axvline(np.datetime64(int(s), "us"), color="black", ls=":", alpha=0.5)
     ax.axhline(0, color="red", ls="--", alpha=0.3)

@@ -5,6 +5,10 @@ A bucketed frame (what ``assign_to_buckets`` returns, docs/architecture.md) hold
 ``aggregate`` groups it by ``(symbol_id, bar_index)`` with the events of each bar in total order
 ``(ts_local_us, file_id, file_line_number)`` and returns one row per bar: the bar columns and every
 requested feature. With a spine, empty bars are kept (features null, ``trade_count`` 0).
+
+An expression that yields one value per event instead of aggregating (the guide's
+``BookImbalanceTop5`` example) is reduced to its value at the bar's last event: the state known when
+the bar closes.
 """
 
 from __future__ import annotations
@@ -123,6 +127,7 @@ def aggregate(bucketed: pl.DataFrame | pl.LazyFrame, config: AggregateConfig) ->
             exprs.extend(_named(e, r.renames) for e in r.spec.impl(r.config))
     frame = events.collect()
     result = frame.group_by(list(KEYS), maintain_order=True).agg(exprs)
+    result = _last_of_per_event(result, frame, exprs)
     result = _add_kernel_outputs(result, frame, resolved)
     feature_cols = [new for r in resolved for new in r.renames.values()]
     result = result.select(*KEYS, *bar_cols, *feature_cols).sort(list(KEYS))
@@ -188,6 +193,19 @@ def _check_unique_outputs(resolved: list[_Resolved]) -> None:
 
 def _named(expr: pl.Expr, renames: dict[str, str]) -> pl.Expr:
     return expr.alias(renames[expr.meta.output_name()])
+
+
+def _last_of_per_event(result: pl.DataFrame, frame: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
+    # An expression that is not an aggregation (the guide's BookImbalanceTop5 computes one value
+    # per snapshot) yields a list per bar; its value at the bar's last event is the state known at
+    # close. Detected by the dtype: X per event in a select, List(X) per bar in the group_by.
+    per_event = frame.clear().select(exprs).schema
+    fix = [
+        name
+        for name, dtype in per_event.items()
+        if result.schema[name] == pl.List(dtype) and name not in BAR_COLUMNS
+    ]
+    return result.with_columns(pl.col(c).list.last() for c in fix) if fix else result
 
 
 def _add_kernel_outputs(result: pl.DataFrame, frame: pl.DataFrame, resolved: list[_Resolved]) -> pl.DataFrame:

@@ -6,9 +6,10 @@ closed on time) means "strictly before ``ts``". Events before the bar's ``bucket
 the first bar, or in an interval a clock spine skipped with ``emit_empty=False``) or after the last
 boundary are unassigned and counted.
 
-The rule is evaluated with one ``join_asof`` on ``ts`` (first bar with ``ts >= event ts``) plus a
-second ``join_asof`` on the packed ``(file_id, file_line_number)`` key only for the events whose
-``ts`` equals a bar's ``ts`` (ties), which are few.
+The rule is evaluated per symbol with a binary search of the event ``ts`` among the bar ``ts``
+(first bar with ``ts >= event ts``) and, only for events whose ``ts`` equals a bar's ``ts`` (ties,
+which are few), a second search on ``(ts, packed close key)``; bar columns are then gathered by
+position, so the cost is a few linear passes plus a sort only when the input is not in order.
 
 Splits: on a ``split_trades=True`` spine, a trade whose key is a bar's close key is emitted once per
 bar it is split into, with ``split_fraction`` and prorated ``qty`` / ``qty_int`` (exact integer
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from pointline.errors import PointlineError
@@ -71,10 +73,11 @@ def assign_with_stats(
     Returns
     -------
     (bucketed, stats)
-        ``bucketed`` is of the input's kind (a ``LazyFrame`` input is executed once for the counts
-        and returned lazy): the assigned events with ``symbol_id``, ``bar_index``,
-        ``bucket_start``, ``bucket_end``, ``ts``, ``is_complete`` (all µs / ts_local_us clock),
-        ordered by ``(symbol_id, ts_col, file_id, file_line_number)``; ``stats`` the counts.
+        ``bucketed`` is of the input's kind (a ``LazyFrame`` input is collected here and the
+        result returned as a ``LazyFrame``): the assigned events with ``symbol_id``,
+        ``bar_index``, ``bucket_start``, ``bucket_end``, ``ts``, ``is_complete`` (µs,
+        ts_local_us clock) ordered by ``(symbol_id, ts_col, file_id, file_line_number)``;
+        ``stats`` the counts.
 
     Example
     -------
@@ -83,26 +86,16 @@ def assign_with_stats(
     0.0
     """
     lazy = isinstance(events, pl.LazyFrame)
-    plan, _ = _plan(events.lazy(), spine, ts_col)
-    full = plan.collect()
-    n_events = int(full["_row"].n_unique()) if full.height else 0
-    assigned = full.filter(pl.col("_assigned"))
-    n_assigned = int(assigned["_row"].n_unique()) if assigned.height else 0
-    stats = AssignStats(
-        n_events=n_events,
-        n_assigned=n_assigned,
-        n_unassigned=n_events - n_assigned,
-        unassigned_ratio=(n_events - n_assigned) / n_events if n_events else 0.0,
-    )
-    out = assigned.drop("_row", "_assigned")
+    df = events.collect() if isinstance(events, pl.LazyFrame) else events
+    out, stats = _assign(df, spine, ts_col)
     return (out.lazy() if lazy else out), stats
 
 
 def assign_to_buckets(events: Frame, spine: pl.DataFrame, ts_col: str = "ts_local_us") -> Frame:
     """Attach each event to the bar containing it; events outside every bar are dropped.
 
-    Same rule and output as :func:`assign_with_stats` (which also reports how many events were
-    dropped). A ``LazyFrame`` input stays a lazy plan (nothing is executed).
+    Same rule and output as :func:`assign_with_stats`, which it calls; use that function to
+    learn how many events were dropped.
 
     Parameters
     ----------
@@ -115,7 +108,7 @@ def assign_to_buckets(events: Frame, spine: pl.DataFrame, ts_col: str = "ts_loca
 
     Returns
     -------
-    DataFrame or LazyFrame
+    DataFrame or LazyFrame (as the input)
         Events with ``symbol_id``, ``bar_index``, ``bucket_start``, ``bucket_end``, ``ts``,
         ``is_complete`` attached (plus ``split_fraction`` on a ``split_trades`` spine).
 
@@ -123,183 +116,192 @@ def assign_to_buckets(events: Frame, spine: pl.DataFrame, ts_col: str = "ts_loca
     -------
     >>> bucketed = assign_to_buckets(trades, spine, ts_col="ts_local_us")  # doctest: +SKIP
     """
-    if isinstance(events, pl.LazyFrame):
-        plan, _ = _plan(events, spine, ts_col)
-        return plan.filter(pl.col("_assigned")).drop("_row", "_assigned")
     return assign_with_stats(events, spine, ts_col)[0]
 
 
-def _plan(events: pl.LazyFrame, spine: pl.DataFrame, ts_col: str) -> tuple[pl.LazyFrame, bool]:
-    """All events (assigned or not) with bar columns, ``_row`` and ``_assigned``; and whether split."""
-    columns = events.collect_schema().names()
-    _check_inputs(columns, spine, ts_col)
+def _assign(df: pl.DataFrame, spine: pl.DataFrame, ts_col: str) -> tuple[pl.DataFrame, AssignStats]:
+    _check_inputs(df.columns, spine, ts_col)
+    columns = df.columns
+    symbols = spine["symbol_id"].unique().sort()
     if "symbol_id" not in columns:
-        symbols = spine["symbol_id"].unique()
         if symbols.len() > 1:
             raise PointlineError(
                 "events have no 'symbol_id' column but the spine holds several symbols "
                 f"({symbols.to_list()}); add symbol_id to the events"
             )
-        events = events.with_columns(pl.lit(symbols[0] if symbols.len() else 0, pl.Int64).alias("symbol_id"))
-    fid = pl.col("file_id") if "file_id" in columns else pl.lit(0)
-    line = pl.col("file_line_number") if "file_line_number" in columns else pl.lit(0)
-    ev = (
-        events.with_columns(
-            pl.col(ts_col).cast(pl.Int64).alias("_ets"),
-            fid.cast(pl.Int32).fill_null(0).alias("_fid"),
-            line.cast(pl.Int32).fill_null(0).alias("_line"),
-        )
-        .with_columns(_packed(pl.col("_fid"), pl.col("_line")).alias("_ekey"))
-        .sort("symbol_id", "_ets", "_fid", "_line")
-        .with_row_index("_row")
-    )
+        sid = symbols[0] if symbols.len() else 0
+        df = df.select(pl.lit(sid, pl.Int64).alias("symbol_id"), pl.all())
+    df = _in_total_order(df, ts_col)
+    sym = df["symbol_id"].cast(pl.Int64).fill_null(-1).to_numpy()
+    ts = df[ts_col].cast(pl.Int64).to_numpy()
+    ekey = _packed_np(df, "file_id", "file_line_number")
     sp = spine.sort("symbol_id", "bar_index")
-    sp = sp.with_columns(
-        pl.col("bar_index").shift(-1).over("symbol_id").alias("_next"),
-        pl.when(pl.col("close_file_id").is_null() | pl.col("close_file_line_number").is_null())
-        .then(pl.lit(_NULL_KEY, pl.Int64))
-        .otherwise(_packed(pl.col("close_file_id"), pl.col("close_file_line_number")))
-        .alias("_bkey"),
+    sp_sym = sp["symbol_id"].to_numpy()
+    bar_ts = sp["ts"].to_numpy()
+    bkey = _packed_np(sp, "close_file_id", "close_file_line_number")
+    first = np.full(df.height, -1, np.int64)  # bar row (in sp) of each event, -1 = none
+    last = np.full(df.height, -1, np.int64)  # last bar with the same boundary (split runs)
+    for s in symbols.to_list():
+        lo, hi = np.searchsorted(sym, [s, s + 1]) if sym.shape[0] else (0, 0)
+        blo, bhi = np.searchsorted(sp_sym, [s, s + 1])
+        if lo == hi or blo == bhi:
+            continue
+        f, la = _search(ts[lo:hi], ekey[lo:hi], bar_ts[blo:bhi], bkey[blo:bhi])
+        first[lo:hi] = np.where(f >= 0, f + blo, -1)
+        last[lo:hi] = np.where(la >= 0, la + blo, -1)
+    bucket_start = sp["bucket_start"].to_numpy()
+    assigned = first >= 0
+    assigned[assigned] &= ts[assigned] >= bucket_start[first[assigned]]
+    n_events, n_assigned = df.height, int(assigned.sum())
+    stats = AssignStats(
+        n_events=n_events,
+        n_assigned=n_assigned,
+        n_unassigned=n_events - n_assigned,
+        unassigned_ratio=(n_events - n_assigned) / n_events if n_events else 0.0,
     )
-    bars = sp.select("symbol_id", *BAR_COLUMNS).lazy()
-    attrs = [c for c in BAR_COLUMNS if c not in ("bar_index", "ts")]
-    # Per distinct bar ts: the first bar there (with its columns) and the bar after the last one.
-    groups = (
-        sp.group_by("symbol_id", "ts", maintain_order=True)
-        .agg(
-            pl.col("bar_index").first(),
-            *[pl.col(c).first() for c in attrs],
-            pl.col("_next").last().alias("_after"),
-        )
-        .with_columns(pl.col("ts").alias("_bts"))
-        .sort("symbol_id", "_bts")
-        .lazy()
-    )
-    symbols = spine["symbol_id"].unique()
-    if symbols.len() == 1:
-        # One symbol: a plain as-of join (much faster than grouping by symbol); rows of other
-        # symbols get no bar.
-        found = ev.join_asof(
-            groups.drop("symbol_id"),
-            left_on="_ets",
-            right_on="_bts",
-            strategy="forward",
-            check_sortedness=False,
-        ).with_columns(
-            pl.when(pl.col("symbol_id") == symbols[0]).then(pl.col(c)).alias(c)
-            for c in ["_bts", "_after", *BAR_COLUMNS]
-        )
-    else:
-        found = ev.join_asof(
-            groups,
-            left_on="_ets",
-            right_on="_bts",
-            by="symbol_id",
-            strategy="forward",
-            check_sortedness=False,
-        )
-    tie = pl.col("_bts") == pl.col("_ets")
-    plain = found.filter(tie.not_() | pl.col("_bts").is_null())
-    closes = (
-        sp.filter(pl.col("_bkey") != _NULL_KEY)
-        .select("symbol_id", pl.col("ts").alias("_bts"), "_bkey", pl.col("bar_index").alias("_tie_bar"))
-        .sort("_bkey")
-        .lazy()
-    )
-    tied = (
-        found.filter(tie)
-        .drop(*BAR_COLUMNS)
-        .sort("_ekey")
-        .join_asof(
-            closes,
-            left_on="_ekey",
-            right_on="_bkey",
-            by=["symbol_id", "_bts"],
-            strategy="forward",
-            check_sortedness=False,
-        )
-        .with_columns(pl.coalesce("_tie_bar", "_after").alias("bar_index"))
-        .drop("_bkey", "_tie_bar")
-        .join(bars, on=["symbol_id", "bar_index"], how="left")
-    )
-    out = pl.concat([plain, tied], how="diagonal").drop("_bts", "_after")
-    split = all(c in spine.columns for c in _SPLIT_COLUMNS) and ("qty" in columns or "qty_int" in columns)
-    if split:
-        out = _explode_splits(out, sp, columns, bars)
-    out = out.with_columns(
-        (pl.col("bar_index").is_not_null() & (pl.col("_ets") >= pl.col("bucket_start"))).alias("_assigned")
-    ).sort(["_row", "bar_index"] if split else ["_row"])
-    keep = [c for c in columns if c not in BAR_COLUMNS]
-    if "symbol_id" not in keep:
-        keep.insert(0, "symbol_id")
-    extra = ["split_fraction"] if split else []
-    return out.select(*keep, *BAR_COLUMNS, *extra, "_row", "_assigned"), split
+    rows = np.flatnonzero(assigned)
+    bar_rows = first[rows]
+    split = all(c in sp.columns for c in _SPLIT_COLUMNS) and ("qty" in columns or "qty_int" in columns)
+    if not split:
+        out = df[rows].hstack(sp.select(BAR_COLUMNS)[bar_rows])
+        return out.select(*_kept(out.columns, False)), stats
+    out = _split_rows(df, sp, rows, bar_rows, last[rows], bkey, ekey, ts, bar_ts)
+    return out.select(*_kept(out.columns, True)), stats
 
 
-def _packed(fid: pl.Expr, line: pl.Expr) -> pl.Expr:
-    """(file_id, file_line_number) as one Int64 with the same order."""
-    return fid.cast(pl.Int64) * 4_294_967_296 + (line.cast(pl.Int64) + 2_147_483_648)
+def _kept(columns: list[str], split: bool) -> list[str]:
+    base = [c for c in columns if c not in (*BAR_COLUMNS, "split_fraction")]
+    return [*base, *BAR_COLUMNS, *(["split_fraction"] if split else [])]
 
 
-def _explode_splits(
-    out: pl.LazyFrame, sp: pl.DataFrame, columns: list[str], bars: pl.LazyFrame
-) -> pl.LazyFrame:
-    """One row per (trade, bar) portion for trades split across bars."""
-    own = sp.filter(pl.col("close_file_id").is_not_null()).select(
-        "symbol_id",
-        pl.col("ts").alias("_sts"),
-        pl.col("close_file_id").alias("_sfid"),
-        pl.col("close_file_line_number").alias("_sline"),
-        pl.col("bar_index").alias("_sbar"),
-        pl.col("split_fraction").fill_null(1.0).alias("_sfrac"),
-        pl.col("split_qty_int").alias("_sqint"),
+def _in_total_order(df: pl.DataFrame, ts_col: str) -> pl.DataFrame:
+    keys = ["symbol_id", ts_col, *[c for c in ("file_id", "file_line_number") if c in df.columns]]
+    if df.height < 2:
+        return df
+    key_cols = [df[c].cast(pl.Int64).fill_null(0).to_numpy() for c in keys]
+    order_ok = True
+    equal = np.ones(df.height - 1, bool)
+    for col in key_cols:
+        d = np.diff(col)
+        if ((d < 0) & equal).any():
+            order_ok = False
+            break
+        equal &= d == 0
+    return df if order_ok else df.sort(keys, nulls_last=True, maintain_order=True)
+
+
+def _packed_np(df: pl.DataFrame, fid: str, line: str) -> np.ndarray:
+    """``(file_id, file_line_number)`` packed in one Int64 with the same order; null/absent keys
+    are 0 for events and the smallest Int64 for bar close keys (a time close precedes every event)."""
+    if fid not in df.columns or line not in df.columns:
+        return np.zeros(df.height, np.int64)
+    f, ln = df[fid], df[line]
+    packed = f.cast(pl.Int64).fill_null(0).to_numpy() * 4_294_967_296 + (
+        ln.cast(pl.Int64).fill_null(0).to_numpy() + 2_147_483_648
     )
-    prev = sp.with_columns(
-        pl.col("ts").shift(1).over("symbol_id").alias("_sts"),
-        pl.col("close_file_id").shift(1).over("symbol_id").alias("_sfid"),
-        pl.col("close_file_line_number").shift(1).over("symbol_id").alias("_sline"),
+    if fid.startswith("close_"):
+        packed = np.where((f.is_null() | ln.is_null()).to_numpy(), _NULL_KEY, packed)
+    return packed
+
+
+def _search(
+    ts: np.ndarray, ekey: np.ndarray, bar_ts: np.ndarray, bkey: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each event (sorted), the first bar with boundary >= its key and the last bar with that
+    same boundary; -1 when no bar follows. Bars are sorted by ``(ts, bkey)``."""
+    n_bars = bar_ts.shape[0]
+    first = np.searchsorted(bar_ts, ts, side="left")
+    last = first.copy()
+    tie = first < n_bars
+    tie[tie] = bar_ts[first[tie]] == ts[tie]
+    if tie.any():
+        # Only events sharing a ts with some bar need the full lexicographic key.
+        pair = np.dtype([("t", "<i8"), ("k", "<i8")])
+        bars = np.empty(n_bars, pair)
+        bars["t"], bars["k"] = bar_ts, bkey
+        ev = np.empty(int(tie.sum()), pair)
+        ev["t"], ev["k"] = ts[tie], ekey[tie]
+        first[tie] = np.searchsorted(bars, ev, side="left")
+        last[tie] = np.searchsorted(bars, ev, side="right") - 1
+    none = first >= n_bars
+    first[none] = -1
+    last[none | (last < first)] = -1
+    return first, last
+
+
+def _split_rows(
+    df: pl.DataFrame,
+    sp: pl.DataFrame,
+    rows: np.ndarray,
+    bar_rows: np.ndarray,
+    last_rows: np.ndarray,
+    bkey: np.ndarray,
+    ekey: np.ndarray,
+    ts: np.ndarray,
+    bar_ts: np.ndarray,
+) -> pl.DataFrame:
+    """One row per (trade, bar) portion: a trade that closes bars p..q (same close key) lies in
+    each of them, plus in bar q+1 when it carries a leftover there."""
+    n_bars = sp.height
+    closes = (bkey[bar_rows] == ekey[rows]) & (bar_ts[bar_rows] == ts[rows]) & (last_rows >= bar_rows)
+    q = np.where(closes, last_rows, bar_rows)
+    carry_fraction = sp["carry_fraction"].fill_null(0.0).to_numpy()
+    nxt = np.minimum(q + 1, n_bars - 1)
+    has_carry = (
+        closes
+        & (q + 1 < n_bars)
+        & (carry_fraction[nxt] > 0)
+        & (sp["symbol_id"].to_numpy()[nxt] == sp["symbol_id"].to_numpy()[q])
     )
-    carried = prev.filter((pl.col("carry_fraction") > 0) & pl.col("_sfid").is_not_null()).select(
-        "symbol_id",
-        "_sts",
-        "_sfid",
-        "_sline",
-        pl.col("bar_index").alias("_sbar"),
-        pl.col("carry_fraction").alias("_sfrac"),
-        pl.col("carry_qty_int").alias("_sqint"),
-    )
-    portions = pl.concat([own, carried]).lazy()
-    keys_left, keys_right = ["symbol_id", "_ets", "_fid", "_line"], ["symbol_id", "_sts", "_sfid", "_sline"]
-    split_rows = out.join(portions, left_on=keys_left, right_on=keys_right, how="inner").sort("_row", "_sbar")
-    frac = pl.col("_sfrac")
-    updates = [pl.col("_sbar").alias("bar_index"), frac.alias("split_fraction")]
-    if "qty" in columns:
-        updates.append((pl.col("qty") * frac).alias("qty"))
-    if "qty_int" in columns:
-        # Exact portions: given by the spine on an integer measure, else cumulative rounding so
-        # that the portions of one trade always add up to its qty_int.
-        cum = frac.cum_sum().over("_row")
-        is_last = pl.int_range(pl.len()).over("_row") == pl.len().over("_row") - 1
-        cum = pl.when(is_last).then(pl.lit(1.0)).otherwise(cum)
-        total = pl.col("qty_int").cast(pl.Float64)
-        rounded = (total * cum).round(0) - (total * (cum - frac)).round(0)
-        exact = pl.col("_sqint").is_not_null().all().over("_row")
-        updates.append(
-            pl.when(exact)
-            .then(pl.col("_sqint"))
-            .otherwise(rounded.cast(pl.Int64))
-            .cast(pl.Int64)
-            .alias("qty_int")
-        )
-    split_rows = (
-        split_rows.with_columns(updates)
-        .drop("_sfrac", "_sqint", "_sbar", *[c for c in BAR_COLUMNS if c != "bar_index"])
-        .join(bars, on=["symbol_id", "bar_index"], how="left")
-    )
-    rest = out.join(portions, left_on=keys_left, right_on=keys_right, how="anti").with_columns(
-        pl.lit(1.0).alias("split_fraction")
-    )
-    return pl.concat([rest, split_rows], how="diagonal_relaxed")
+    counts = np.where(closes, q - bar_rows + 1, 1) + has_carry
+    rep = np.repeat(np.arange(rows.shape[0]), counts)
+    starts = np.cumsum(counts) - counts
+    within = np.arange(rep.shape[0]) - starts[rep]
+    bar_out = bar_rows[rep] + within
+    is_carry = has_carry[rep] & (within == counts[rep] - 1)
+    own_fraction = sp["split_fraction"].fill_null(1.0).to_numpy()
+    fraction = np.where(closes[rep], np.where(is_carry, carry_fraction[bar_out], own_fraction[bar_out]), 1.0)
+    out = df[rows[rep]]
+    updates = [pl.Series("split_fraction", fraction)]
+    if "qty" in df.columns:
+        updates.append(out["qty"] * updates[0])
+    if "qty_int" in df.columns:
+        updates.append(_qty_int_portions(out["qty_int"], sp, rep, bar_out, is_carry, closes[rep], fraction))
+    out = out.with_columns(updates)
+    return out.hstack(sp.select(BAR_COLUMNS)[bar_out])
+
+
+def _qty_int_portions(
+    qty_int: pl.Series,
+    sp: pl.DataFrame,
+    rep: np.ndarray,
+    bar_out: np.ndarray,
+    is_carry: np.ndarray,
+    split: np.ndarray,
+    fraction: np.ndarray,
+) -> pl.Series:
+    """Integer portions of each split trade that add up to its ``qty_int`` exactly."""
+    total = qty_int.cast(pl.Int64).fill_null(0).to_numpy()
+    if rep.shape[0] == 0:
+        return qty_int.cast(pl.Int64)
+    exact_own = sp["split_qty_int"].to_numpy(allow_copy=True)
+    exact_carry = sp["carry_qty_int"].to_numpy(allow_copy=True)
+    given = np.where(is_carry, exact_carry[bar_out], exact_own[bar_out])
+    known = sp["split_qty_int"].null_count() < sp.height
+    if known:
+        return pl.Series("qty_int", np.where(split, given, total).astype(np.int64))
+    # Float measure (dollar bars): round the cumulative share, so the portions of one trade
+    # telescope to exactly its qty_int (the last portion ends at a share of 1).
+    starts = np.r_[0, np.flatnonzero(np.diff(rep)) + 1]
+    sizes = np.diff(np.r_[starts, rep.shape[0]])
+    cum = np.cumsum(fraction)
+    cum = cum - np.repeat(cum[starts] - fraction[starts], sizes)
+    is_last = np.r_[np.diff(rep) != 0, True]
+    cum = np.where(is_last, 1.0, cum)
+    prev = np.r_[0.0, cum[:-1]]
+    prev[starts] = 0.0
+    portion = np.rint(total * cum) - np.rint(total * prev)
+    return pl.Series("qty_int", np.where(split, portion, total).astype(np.int64))
 
 
 def _check_inputs(columns: list[str], spine: pl.DataFrame, ts_col: str) -> None:

@@ -63,11 +63,15 @@ def apply_per_event(events: pl.DataFrame, ops: list[_Op]) -> pl.DataFrame:
     for op in ops:
         if op.agg not in _PER_EVENT:
             known = ", ".join(list_per_event())
-            raise PointlineError(f"operator {op.name!r}: unknown per-event feature {op.agg!r}; known: {known}")
+            raise PointlineError(
+                f"operator {op.name!r}: unknown per-event feature {op.agg!r}; known: {known}"
+            )
         fn, requires = _PER_EVENT[op.agg]
         missing = [c for c in requires if c not in events.columns]
         if missing:
-            raise PointlineError(f"operator {op.name!r}: per-event feature {op.agg!r} needs column(s) {missing}")
+            raise PointlineError(
+                f"operator {op.name!r}: per-event feature {op.agg!r} needs column(s) {missing}"
+            )
         exprs.append(fn(op.config).alias(op.output_name or op.agg))
     return events.with_columns(exprs)
 

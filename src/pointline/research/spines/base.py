@@ -151,10 +151,7 @@ class SpineBuilder(ABC):
         parts = []
         if self.needs_events_for(config):
             events = trades if trades is not None else _read_trades(symbol_id, anchor, end_ts_us, lake)
-            events = _to_frame(events).filter(
-                (pl.col("ts_local_us") >= anchor) & (pl.col("ts_local_us") < end_ts_us)
-            )
-            bars, state = self.advance(state, sort_events(events), lake=lake)
+            bars, state = self.advance(state, _within(sort_events(events), anchor, end_ts_us), lake=lake)
             parts.append(bars)
         parts.append(self.finish(state, end_ts_us))
         return pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
@@ -195,6 +192,13 @@ def _read_trades(symbol_id: int, start_us: int, end_us: int, lake: LakeArg) -> F
     from pointline.research import query
 
     return query.trades_by_id(symbol_id, start_us, end_us, decoded=True, lazy=False, lake=lake)
+
+
+def _within(events: pl.DataFrame, start_us: int, end_us: int) -> pl.DataFrame:
+    """Rows of sorted ``events`` with ``start_us <= ts_local_us < end_us`` (a slice, no copy)."""
+    ts = events["ts_local_us"].to_numpy()
+    lo, hi = np.searchsorted(ts, [start_us, end_us], side="left")
+    return events.slice(int(lo), int(hi - lo))
 
 
 def _to_frame(events: Frame) -> pl.DataFrame:

@@ -72,7 +72,9 @@ class StudyConfig:
     min_periods: int = 288
     sign: int = 1
     contrarian: bool = True
-    horizons: dict[str, int] = field(default_factory=lambda: {"5m": 1, "15m": 3, "30m": 6, "1h": 12, "2h": 24})
+    horizons: dict[str, int] = field(
+        default_factory=lambda: {"5m": 1, "15m": 3, "30m": 6, "1h": 12, "2h": 24}
+    )
     thresholds: list[float] = field(default_factory=lambda: list(DEFAULT_THRESHOLDS))
     holdings: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_HOLDINGS))
     vol_filters: dict[str, list[str] | None] = field(default_factory=lambda: dict(DEFAULT_VOL_FILTERS))
@@ -101,7 +103,9 @@ class StudyConfig:
     def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
         """Build and validate a config from a mapping (unknown keys are errors)."""
         if not isinstance(data, dict):
-            raise ValidationError("study config: expected a mapping at the top level", [("$", "not a mapping")])
+            raise ValidationError(
+                "study config: expected a mapping at the top level", [("$", "not a mapping")]
+            )
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -134,19 +138,25 @@ class StudyConfig:
         if not self.features:
             problems.append(("$.features", "expected at least one signal feature"))
         if not (1 <= self.min_periods <= self.rank_window):
-            problems.append(("$.min_periods", f"expected 1 <= min_periods <= rank_window ({self.rank_window})"))
+            problems.append(
+                ("$.min_periods", f"expected 1 <= min_periods <= rank_window ({self.rank_window})")
+            )
         if self.sign not in (1, -1):
             problems.append(("$.sign", "expected +1 or -1"))
         if self.entry not in ("next_open", "signal_close"):
             problems.append(("$.entry", "expected 'next_open' or 'signal_close'"))
         for name, bars in {**self.horizons, **self.holdings}.items():
             if not isinstance(bars, int) or bars < 1:
-                problems.append((f"$.horizons/holdings.{name}", f"expected a positive bar count, got {bars!r}"))
+                problems.append(
+                    (f"$.horizons/holdings.{name}", f"expected a positive bar count, got {bars!r}")
+                )
         if not self.thresholds or any(not isinstance(t, int | float) or t < 0 for t in self.thresholds):
             problems.append(("$.thresholds", "expected a non-empty list of non-negative numbers"))
         for name, regimes in self.vol_filters.items():
             if regimes is not None and not set(regimes) <= {"low_vol", "normal", "high_vol", "warmup"}:
-                problems.append((f"$.vol_filters.{name}", "regimes must be low_vol, normal, high_vol or warmup"))
+                problems.append(
+                    (f"$.vol_filters.{name}", "regimes must be low_vol, normal, high_vol or warmup")
+                )
         wf = self.walk_forward
         if wf and not ({"split"} <= set(wf) or {"train_days", "test_days"} <= set(wf)):
             problems.append(("$.walk_forward", "expected {split: DATE} or {train_days: N, test_days: M}"))

@@ -19,7 +19,9 @@ from pointline.research.study.inputs import (
 )
 
 
-def build_study_frame(frames: Mapping[str, pl.DataFrame], cfg: StudyConfig, *, parity: bool = False) -> pl.DataFrame:
+def build_study_frame(
+    frames: Mapping[str, pl.DataFrame], cfg: StudyConfig, *, parity: bool = False
+) -> pl.DataFrame:
     """One row per bar with everything the evaluation and the backtests read.
 
     Parameters

@@ -74,7 +74,11 @@ def normalise_bars(df: pl.DataFrame, interval_us: int) -> pl.DataFrame:
         The bars with both clock columns, unique and sorted by ``ts``.
     """
     if "ts" in df.columns:
-        out = df if "bucket_start" in df.columns else df.with_columns((pl.col("ts") - interval_us).alias("bucket_start"))
+        out = (
+            df
+            if "bucket_start" in df.columns
+            else df.with_columns((pl.col("ts") - interval_us).alias("bucket_start"))
+        )
     elif "timestamp_us" in df.columns:
         out = df.with_columns(
             pl.col("timestamp_us").cast(pl.Int64).alias("bucket_start"),

@@ -15,7 +15,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pointline.research.backtest.fixed_holding import prepare_series, run_prepared, tradeable_mask, trades_frame
+from pointline.research.backtest.fixed_holding import (
+    prepare_series,
+    run_prepared,
+    tradeable_mask,
+    trades_frame,
+)
 from pointline.research.backtest.metrics import trade_metrics
 from pointline.research.backtest.sweep import best_config, sweep
 from pointline.research.backtest.walkforward import WalkForwardResult
@@ -30,8 +35,18 @@ LEAKS: tuple[tuple[str, str, str, bool], ...] = (
     ),
     ("volatility regime", "pd.qcut over the full sample", "expanding quantiles known at each bar", True),
     ("entry price", "close of the signal bar", "open of the next bar", True),
-    ("walk-forward choice", "best configuration picked on the test window", "picked on the training window", True),
-    ("forward returns", "pct_change over rows (gaps stretch the horizon)", "exact time grid, null across gaps", False),
+    (
+        "walk-forward choice",
+        "best configuration picked on the test window",
+        "picked on the training window",
+        True,
+    ),
+    (
+        "forward returns",
+        "pct_change over rows (gaps stretch the horizon)",
+        "exact time grid, null across gaps",
+        False,
+    ),
     ("walk-forward z-score", "frozen train mean/std", "trailing mean/std (both causal)", False),
 )
 

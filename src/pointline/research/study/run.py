@@ -16,10 +16,9 @@ import numpy as np
 import polars as pl
 
 from pointline.errors import PointlineError
-from pointline.research.backtest.fixed_holding import BacktestResult, backtest_fixed_holding
+from pointline.research.backtest.fixed_holding import BacktestResult, backtest_fixed_holding, prepare_series
 from pointline.research.backtest.sweep import best_config, sweep
 from pointline.research.backtest.walkforward import Fold, WalkForwardResult, make_folds, walk_forward
-from pointline.research.backtest.fixed_holding import prepare_series
 from pointline.research.evaluate import (
     FeatureQuality,
     QuintileResult,
@@ -95,11 +94,12 @@ class StudyResult:
         return out
 
 
-def load_feature_frames(cfg: StudyConfig) -> dict[str, pl.DataFrame]:
+def load_feature_frames(cfg: StudyConfig, *, notebook_compatible: bool = False) -> dict[str, pl.DataFrame]:
     """Feature frames per exchange: from ``cfg.inputs`` Parquet files, else from the lake's trades.
 
-    The lake path computes the notebook features point-in-time (``ts`` = bucket end, empty buckets
-    kept) from ``query.trades`` of ``[start, end)``.
+    The lake path runs ``notebook_features`` on ``query.trades`` of ``[start, end)``: point-in-time
+    (``ts`` = bucket end, empty buckets kept with null features) by default, or exactly the notebook's
+    frame (bucket-start labels, buckets with < 2 trades dropped) with ``notebook_compatible=True``.
     """
     if cfg.inputs:
         missing = [e for e in cfg.exchanges if e not in cfg.inputs]
@@ -118,7 +118,7 @@ def load_feature_frames(cfg: StudyConfig) -> dict[str, pl.DataFrame]:
     frames = {}
     for e in cfg.exchanges:
         trades = query.trades(e, cfg.symbol, cfg.start, cfg.end, decoded=True, lake=cfg.lake)
-        frames[e] = notebook_features(trades, interval_us=cfg.interval_us, notebook_compatible=False)
+        frames[e] = notebook_features(trades, interval_us=cfg.interval_us, notebook_compatible=notebook_compatible)
     return frames
 
 
@@ -149,7 +149,9 @@ def _split_us(ts: pl.Series, cfg: StudyConfig) -> int:
     return (first + int((last - first) * 0.65)) // US_PER_DAY * US_PER_DAY
 
 
-def _analyse(frames: Mapping[str, pl.DataFrame], cfg: StudyConfig, *, parity: bool, progress: Progress) -> Analysis:
+def _analyse(
+    frames: Mapping[str, pl.DataFrame], cfg: StudyConfig, *, parity: bool, progress: Progress
+) -> Analysis:
     mode = "parity" if parity else "clean"
     progress(f"{mode}: building the study frame")
     frame = build_study_frame(frames, cfg, parity=parity)
@@ -205,10 +207,16 @@ def _analyse(frames: Mapping[str, pl.DataFrame], cfg: StudyConfig, *, parity: bo
     progress(f"{mode}: walk-forward")
     if parity:
         wf = notebook_walk_forward(
-            frame, _split_us(frame[ts_col], cfg), prepare_kwargs=prep, min_trades=cfg.min_trades_oos, **grid_kw
+            frame,
+            _split_us(frame[ts_col], cfg),
+            prepare_kwargs=prep,
+            min_trades=cfg.min_trades_oos,
+            **grid_kw,
         )
     else:
-        wf = walk_forward(frame, _clean_folds(frame, cfg), min_trades=cfg.min_trades, prepare_kwargs=prep, **grid_kw)
+        wf = walk_forward(
+            frame, _clean_folds(frame, cfg), min_trades=cfg.min_trades, prepare_kwargs=prep, **grid_kw
+        )
     return Analysis(
         mode=mode,
         frame=frame,
@@ -258,9 +266,12 @@ def run_study(
     """
     cfg = config if isinstance(config, StudyConfig) else StudyConfig.from_dict(dict(config))
     say = progress or (lambda _msg: None)
+    parity_frames = frames
     if frames is None:
         say("loading features")
         frames = load_feature_frames(cfg)
+        if cfg.parity and not cfg.inputs:
+            parity_frames = load_feature_frames(cfg, notebook_compatible=True)
     else:
         missing = [e for e in cfg.exchanges if e not in frames]
         if missing:
@@ -268,14 +279,24 @@ def run_study(
     ordered = {e: frames[e] for e in cfg.exchanges}
     result = StudyResult(config=cfg, clean=_analyse(ordered, cfg, parity=False, progress=say))
     if cfg.parity:
-        result.parity = _analyse(ordered, cfg, parity=True, progress=say)
+        source = parity_frames if parity_frames is not None else ordered
+        nb_ordered = {e: source[e] for e in cfg.exchanges}
+        result.parity = _analyse(nb_ordered, cfg, parity=True, progress=say)
     say("done")
     return result
 
 
 def summary_row(metrics: Mapping[str, float]) -> dict[str, float]:
     """The headline numbers of a metrics dict, rounded for display."""
-    keys = ("n_trades", "avg_pnl_bps", "total_pnl_bps", "win_rate", "profit_factor", "max_drawdown_bps", "sharpe")
+    keys = (
+        "n_trades",
+        "avg_pnl_bps",
+        "total_pnl_bps",
+        "win_rate",
+        "profit_factor",
+        "max_drawdown_bps",
+        "sharpe",
+    )
     return {k: float(np.round(metrics.get(k, np.nan), 4)) for k in keys}
 
 

@@ -79,9 +79,7 @@ def synthetic_feature_frames(
         basis = np.exp(rng.normal(0.0, 2e-5, n_bars))
         close = mid * basis
         open_ = np.concatenate(([close[0]], close[:-1])) * np.exp(rng.normal(0.0, 1e-5, n_bars))
-        cols = {
-            name: np.tanh(0.3 * f + rng.normal(0.0, 0.5, n_bars)) for name in CONSENSUS_FEATURES
-        }
+        cols = {name: np.tanh(0.3 * f + rng.normal(0.0, 0.5, n_bars)) for name in CONSENSUS_FEATURES}
         frame = pl.DataFrame(
             {
                 "ts": bucket_start + interval_us,

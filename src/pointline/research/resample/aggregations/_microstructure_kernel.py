@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from pointline.research.resample.aggregations._numpy_compat import (
     histogram_max_count,
@@ -48,7 +48,7 @@ FEATURES: tuple[str, ...] = (
 _GUARD = 1e-10
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def microstructure_kernel(
     starts: np.ndarray,
     p: np.ndarray,
@@ -58,8 +58,6 @@ def microstructure_kernel(
     t: np.ndarray,
 ) -> np.ndarray:
     """Notebook features per group; rows of groups with fewer than 2 trades are NaN.
-
-    Groups are independent, so they run in parallel with identical results on any core count.
 
     Parameters
     ----------
@@ -78,7 +76,7 @@ def microstructure_kernel(
     """
     n_groups = len(starts) - 1
     out = np.full((n_groups, len(FEATURES)), np.nan)
-    for g in prange(n_groups):
+    for g in range(n_groups):
         lo = starts[g]
         n = starts[g + 1] - lo
         if n >= 2:

@@ -120,7 +120,7 @@ def percentile_90(a: np.ndarray, lo: int, n: int, scratch: np.ndarray) -> float:
     replaces the full sort.
     """
     virtual = (n - 1) * 0.9
-    k = int(math.floor(virtual))
+    k = math.floor(virtual)
     for i in range(n):
         scratch[i] = a[lo + i]
     part = np.partition(scratch[:n], k)

@@ -93,28 +93,21 @@ def microstructure_features(
         pl.col("px").cast(pl.Float64),
         pl.col("qty").cast(pl.Float64),
         _quote_quantity(contract_size, is_inverse).alias("qq"),
-        pl.when(pl.col("side") == 0)
-        .then(1.0)
-        .when(pl.col("side") == 1)
-        .then(-1.0)
-        .otherwise(0.0)
-        .alias("s"),
+        pl.when(pl.col("side") == 0).then(1.0).when(pl.col("side") == 1).then(-1.0).otherwise(0.0).alias("s"),
         pl.col("ts_local_us").cast(pl.Int64),
     )
-    arrays = [np.ascontiguousarray(cols[c].to_numpy()) for c in cols.columns]
-    if any(np.isnan(a).any() for a in arrays[:3]):
+    if sum(cols[c].null_count() for c in ("px", "qty", "qq")):
         raise PointlineError("microstructure features need non-null px and qty in every trade")
+    arrays = [np.ascontiguousarray(cols[c].to_numpy()) for c in cols.columns]
     values = microstructure_kernel(starts, *arrays)
     counts = np.diff(starts)
     out = events.select(keys).gather(starts[:-1]) if events.height else events.select(keys).clear()
-    valid = pl.Series(counts >= 2)
-    out = out.with_columns(
-        *(
-            pl.when(valid).then(pl.Series(name, values[:, j])).otherwise(None).alias(name)
-            for j, name in enumerate(FEATURES)
-        ),
-        pl.Series("trade_count", counts, dtype=pl.Int64),
+    features = pl.DataFrame({name: values[:, j] for j, name in enumerate(FEATURES)})
+    valid = pl.col("trade_count") >= 2
+    out = pl.concat([out, features], how="horizontal").with_columns(
+        pl.Series("trade_count", counts, dtype=pl.Int64)
     )
+    return out.with_columns(pl.when(valid).then(pl.col(c)).alias(c) for c in FEATURES)
     return out
 
 

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pointline.errors import ValidationError
+from pointline.research.pipeline_v2.contract import DEFAULT_JOIN_STRATEGY
 from pointline.research.timeline import to_us
 
-#: Default join strategy per source table: events of a trades source are bucketed into bars,
-#: state tables (quotes, books) are attached as of the bar's known-at time.
-DEFAULT_JOIN = {"trades": "bucket", "quotes": "asof_backward", "book_snapshot_25": "asof_backward"}
 
 
 @dataclass(frozen=True)
@@ -113,7 +111,7 @@ def build_plan(request: dict[str, Any]) -> Plan:
                 agg=raw.get("agg", raw["name"]),
                 source=source,
                 config=dict(raw.get("config") or {}),
-                join_strategy=raw.get("join_strategy") or DEFAULT_JOIN.get(table or "trades", "bucket"),
+                join_strategy=raw.get("join_strategy") or DEFAULT_JOIN_STRATEGY.get(table or "trades", "bucket"),
                 output_name=raw.get("output_name"),
             )
         )

@@ -48,7 +48,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 @cache
 def _schema_text(name: str) -> str:
-    return resources.files("pointline.research.pipeline").joinpath("schemas", name).read_text("utf-8")
+    return resources.files("pointline.research.pipeline_v2").joinpath("schemas", name).read_text("utf-8")
 
 
 def load_request_schema() -> dict[str, Any]:
@@ -156,12 +156,14 @@ def validate_output_v2(output: Any) -> dict[str, Any]:
     if not isinstance(output, dict):
         problem = ("$", f"expected a JSON object (the output), got {_render(output)}")
         raise ValidationError(format_problems([problem], "pipeline output"), [problem])
-    problems = _unique_sorted(schema_problems(output, _validator("output_v2.schema.json")))
+    problems = schema_problems(output, _validator("output_v2.schema.json"))
     gates = output.get("quality_gates")
     if isinstance(gates, dict) and isinstance(gates.get("passed_gates"), list):
-        failed = gates.get("failed_gates") if isinstance(gates.get("failed_gates"), list) else []
-        for name in sorted(set(map(str, gates["passed_gates"])) & set(map(str, failed))):
+        failed = gates.get("failed_gates")
+        failed_names = set(map(str, failed)) if isinstance(failed, list) else set()
+        for name in sorted(set(map(str, gates["passed_gates"])) & failed_names):
             problems.append(("$.quality_gates", f"gate {name!r} is listed as both passed and failed"))
+    problems = _unique_sorted(problems)
     if problems:
         raise ValidationError(format_problems(problems, "pipeline output"), problems)
     return output
@@ -360,8 +362,9 @@ def semantic_problems(request: dict[str, Any]) -> list[Problem]:
     metrics = _dicts(evaluation.get("metrics")) if isinstance(evaluation, dict) else []
     for i, metric in metrics:
         label = metric.get("label")
-        undeclared = isinstance(label, str) and label not in label_names and "horizon" not in metric
-        if metric.get("type") == "rank_ic" and undeclared:
+        if not isinstance(label, str) or metric.get("type") != "rank_ic":
+            continue
+        if label not in label_names and "horizon" not in metric:
             problems.append(
                 (
                     f"$.evaluation.metrics[{i}].label",
@@ -447,7 +450,7 @@ def _timeline_problems(timeline: Any) -> list[Problem]:
 
 def _source_problems(sources: list[tuple[int, dict[str, Any]]]) -> list[Problem]:
     out: list[Problem] = []
-    known = all(s.get("table") in EVENT_TABLES for _, s in sources)
+    known = all(_is_table(s.get("table")) for _, s in sources)
     if sources and known and not any(s.get("table") == "trades" for _, s in sources):
         out.append(
             ("$.sources", 'expected at least one source with table "trades" (bars are built from trades)')
@@ -494,7 +497,7 @@ def _operator_problems(i: int, op: dict[str, Any], tables: dict[str, Any], mode:
         return [(f"$.operators[{i}].source", f"expected the name of a source{hint}, got {source!r}")]
     agg = op.get("agg", op.get("name"))
     table = tables[source]
-    if op.get("stage", "aggregate") == "derive" or not isinstance(agg, str) or table not in EVENT_TABLES:
+    if op.get("stage", "aggregate") == "derive" or not isinstance(agg, str) or not _is_table(table):
         return []
     spec = _known_aggregation(agg)
     if spec is None:
@@ -517,7 +520,7 @@ def _operator_problems(i: int, op: dict[str, Any], tables: dict[str, Any], mode:
         # Only columns that belong to another event table prove a mismatch; anything else
         # (bar columns, instrument metadata) is the engine's business.
         if any(c in other_tables for c in missing):
-            needed = [c for c in required if c in other_tables | _table_columns(table)]
+            needed = [c for c in required if isinstance(c, str) and c in other_tables | _table_columns(table)]
             fits = [t for t in EVENT_TABLES if all(c in _table_columns(t) for c in needed)]
             want = (
                 f"a source with table {' or '.join(map(repr, fits))}" if fits else "a source providing them"
@@ -534,6 +537,10 @@ def _operator_problems(i: int, op: dict[str, Any], tables: dict[str, Any], mode:
 
 #: Columns every bucketed event frame carries besides the table's own (docs/architecture.md).
 _BAR_COLUMNS = frozenset({"symbol_id", "bar_index", "bucket_start", "bucket_end", "ts", "is_complete"})
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, str) and value in EVENT_TABLES
 
 
 def _table_columns(table: str) -> set[str]:

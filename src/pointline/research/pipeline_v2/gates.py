@@ -14,7 +14,7 @@ gates a request asks for (:func:`requested_gates`) and runs them in registry ord
 - ``reproducibility_check``: inputs are read from the lake again and recomputed; the content hash
   must match.
 - ``partition_safety_check``: UTC-day-chunked execution with carried state
-  (:mod:`pointline.research.pipeline.chunked`) must equal the one-pass table.
+  (:mod:`pointline.research.pipeline_v2.chunked`) must equal the one-pass table.
 - ``max_unassigned_ratio``: the share of events that found no bar is at most the limit.
 """
 
@@ -26,10 +26,10 @@ from typing import Any
 
 import polars as pl
 
-from pointline.research.pipeline.chunked import compute_chunked
-from pointline.research.pipeline.engine import EngineResult, compute
-from pointline.research.pipeline.hashing import differing_columns, frame_hash
-from pointline.research.pipeline.plan import Plan
+from pointline.research.pipeline_v2.chunked import compute_chunked
+from pointline.research.pipeline_v2.engine import EngineResult, compute
+from pointline.research.pipeline_v2.hashing import differing_columns, frame_hash
+from pointline.research.pipeline_v2.plan import Plan
 from pointline.research.timeline import us_to_iso
 
 
@@ -82,7 +82,10 @@ def requested_gates(constraints: dict[str, Any]) -> list[str]:
         names.append("pit_ordering_check")
     if constraints.get("forbid_lookahead", True):
         names.append("lookahead_check")
-    skip_repro = constraints.get("skip_reproducibility_check", False) or constraints.get("check_reproducibility") is False
+    skip_repro = (
+        constraints.get("skip_reproducibility_check", False)
+        or constraints.get("check_reproducibility") is False
+    )
     if not skip_repro:
         names.append("reproducibility_check")
     if constraints.get("partition_safety", True):
@@ -114,10 +117,16 @@ def pit_ordering_check(ctx: GateContext) -> GateResult:
             rows = rows.join(closes, on=["symbol_id", "bar_index"], how="left")
         else:
             rows = rows.with_columns(pl.lit(False).alias("_time_close"))
-        before_end = pl.when(pl.col("_time_close")).then(pl.col("ts_local_us") < pl.col("ts")).otherwise(
-            pl.col("ts_local_us") <= pl.col("ts")
+        before_end = (
+            pl.when(pl.col("_time_close"))
+            .then(pl.col("ts_local_us") < pl.col("ts"))
+            .otherwise(pl.col("ts_local_us") <= pl.col("ts"))
         )
-        inside = before_end if source.endswith(":asof") else before_end & (pl.col("ts_local_us") >= pl.col("bucket_start"))
+        inside = (
+            before_end
+            if source.endswith(":asof")
+            else before_end & (pl.col("ts_local_us") >= pl.col("bucket_start"))
+        )
         bad = rows.filter(~inside.fill_null(False)).height
         per_source[source] = bad
         violations += bad
@@ -165,7 +174,8 @@ def truncate_inputs(
             keep = before
         elif name == primary:
             at = (pl.col("ts_local_us") == ts) & (
-                (pl.col("file_id") < fid) | ((pl.col("file_id") == fid) & (pl.col("file_line_number") <= line))
+                (pl.col("file_id") < fid)
+                | ((pl.col("file_id") == fid) & (pl.col("file_line_number") <= line))
             )
             keep = before | at
         else:
@@ -207,9 +217,13 @@ def reproducibility_check(ctx: GateContext) -> GateResult:
     first = frame_hash(ctx.result.features)
     again = compute(ctx.plan, ctx.reload(), symbol_id=ctx.symbol_id).features
     second = frame_hash(again)
-    reasons = [] if first == second else [
-        f"reproducibility_check: a rerun gave a different content hash; columns differ: {differing_columns(ctx.result.features, again)}"
-    ]
+    reasons = (
+        []
+        if first == second
+        else [
+            f"reproducibility_check: a rerun gave a different content hash; columns differ: {differing_columns(ctx.result.features, again)}"
+        ]
+    )
     return GateResult(passed=first == second, details={"hash": first, "rerun_hash": second}, reasons=reasons)
 
 
@@ -220,10 +234,12 @@ def partition_safety_check(ctx: GateContext) -> GateResult:
     if chunked.columns != full.columns and set(chunked.columns) == set(full.columns):
         chunked = chunked.select(full.columns)
     bad = differing_columns(full, chunked)
-    reasons = [] if not bad else [
-        f"partition_safety_check: day-chunked execution differs from one pass in {bad}"
-    ]
-    return GateResult(passed=not bad, details={"differing_columns": bad, "rows": full.height}, reasons=reasons)
+    reasons = (
+        [] if not bad else [f"partition_safety_check: day-chunked execution differs from one pass in {bad}"]
+    )
+    return GateResult(
+        passed=not bad, details={"differing_columns": bad, "rows": full.height}, reasons=reasons
+    )
 
 
 @register_gate("max_unassigned_ratio")
@@ -231,5 +247,7 @@ def max_unassigned_ratio(ctx: GateContext) -> GateResult:
     limit = float(ctx.plan.constraints.get("max_unassigned_ratio", 1.0))
     ratio = ctx.result.unassigned_ratio
     passed = ratio <= limit
-    reasons = [] if passed else [f"max_unassigned_ratio: {ratio:.4%} of events found no bar (limit {limit:.4%})"]
+    reasons = (
+        [] if passed else [f"max_unassigned_ratio: {ratio:.4%} of events found no bar (limit {limit:.4%})"]
+    )
     return GateResult(passed=passed, details={"unassigned_ratio": ratio, "limit": limit}, reasons=reasons)

@@ -26,7 +26,7 @@ from pointline.errors import PointlineError
 from pointline.lake.schema import EVENT_ORDER
 from pointline.research.features.derived import add_derived_features
 from pointline.research.resample.per_event import apply_per_event
-from pointline.research.pipeline.plan import Operator, Plan
+from pointline.research.pipeline_v2.plan import Operator, Plan
 from pointline.research.resample import AggregateConfig, aggregate, attach_asof
 from pointline.research.resample.assign import AssignStats, assign_with_stats
 from pointline.research.spines import get_builder, spine_config_from_dict
@@ -109,17 +109,23 @@ def compute(plan: Plan, inputs: dict[str, pl.DataFrame], *, symbol_id: int) -> E
                 used[f"{name}:asof"] = bucketed.select(
                     "symbol_id", "bar_index", "bucket_start", "ts", "_state_ts_local_us"
                 ).rename({"_state_ts_local_us": "ts_local_us"})
-            table = aggregate(bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine))
+            table = aggregate(
+                bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine)
+            )
             features = features.join(_last_of_lists(table).drop(_bar_only(table)), on=KEYS, how="left")
     timings["aggregate"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     features = _derive(plan, features)
     timings["derive"] = time.perf_counter() - t0
-    return EngineResult(features=features.sort("bar_index"), spine=spine, assign_stats=stats, used_rows=used, timings=timings)
+    return EngineResult(
+        features=features.sort("bar_index"), spine=spine, assign_stats=stats, used_rows=used, timings=timings
+    )
 
 
-def _per_event_stage(plan: Plan, inputs: dict[str, pl.DataFrame], timings: dict[str, float]) -> dict[str, pl.DataFrame]:
+def _per_event_stage(
+    plan: Plan, inputs: dict[str, pl.DataFrame], timings: dict[str, float]
+) -> dict[str, pl.DataFrame]:
     per_event = [op for op in plan.operators if op.stage == "per_event"]
     if not per_event:
         return inputs
@@ -193,18 +199,30 @@ def _event_joined(
         pl.col("ts_local_us").alias("ts"),
         pl.lit(True).alias("is_complete"),
     )
-    used: dict[str, pl.DataFrame] = {plan.primary: rows.select("symbol_id", "bar_index", "bucket_start", "ts", "ts_local_us")}
+    used: dict[str, pl.DataFrame] = {
+        plan.primary: rows.select("symbol_id", "bar_index", "bucket_start", "ts", "ts_local_us")
+    }
     for name, source in plan.sources.items():
         if name == plan.primary:
             continue
         state = _as_symbol(inputs[name], symbol_id)
-        keep = [c for c in state.columns if c not in ("exchange", "symbol", "date", "ts_exch_us", "file_id", "file_line_number")]
-        state = state.select(keep).rename({c: f"{name}.{c}" for c in keep if c not in ("symbol_id", "ts_local_us")})
+        keep = [
+            c
+            for c in state.columns
+            if c not in ("exchange", "symbol", "date", "ts_exch_us", "file_id", "file_line_number")
+        ]
+        state = state.select(keep).rename(
+            {c: f"{name}.{c}" for c in keep if c not in ("symbol_id", "ts_local_us")}
+        )
         state = state.with_columns(pl.col("ts_local_us").alias(f"{name}._ts")).sort("ts_local_us")
-        rows = rows.sort("ts").join_asof(
-            state.rename({"ts_local_us": "ts"}), on="ts", by="symbol_id", strategy="backward"
-        ).sort("bar_index")
-        used[f"{name}:asof"] = rows.select("symbol_id", "bar_index", "bucket_start", "ts", pl.col(f"{name}._ts").alias("ts_local_us"))
+        rows = (
+            rows.sort("ts")
+            .join_asof(state.rename({"ts_local_us": "ts"}), on="ts", by="symbol_id", strategy="backward")
+            .sort("bar_index")
+        )
+        used[f"{name}:asof"] = rows.select(
+            "symbol_id", "bar_index", "bucket_start", "ts", pl.col(f"{name}._ts").alias("ts_local_us")
+        )
         del source
     # Row-wise operators: state columns are addressed by their plain names when unambiguous.
     out = rows
@@ -228,7 +246,9 @@ def _apply_rowwise(frame: pl.DataFrame, op: Operator, plan: Plan) -> pl.DataFram
 
     spec = get_aggregation(op.agg)()
     if plan.mode not in spec.mode_allowlist:
-        raise PointlineError(f"operator {op.name!r}: aggregation {op.agg!r} does not allow mode {plan.mode!r}")
+        raise PointlineError(
+            f"operator {op.name!r}: aggregation {op.agg!r} does not allow mode {plan.mode!r}"
+        )
     prefix = "" if op.source == plan.primary else f"{op.source}."
     view = frame
     if prefix:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pointline.research.pipeline.engine import (
+from pointline.research.pipeline_v2.engine import (
     BAR_COLUMNS,
     KEYS,
     EngineResult,
@@ -29,7 +29,7 @@ from pointline.research.pipeline.engine import (
     _last_of_lists,
     _per_event_stage,
 )
-from pointline.research.pipeline.plan import Plan
+from pointline.research.pipeline_v2.plan import Plan
 from pointline.research.resample import AggregateConfig, aggregate, attach_asof
 from pointline.research.resample.assign import assign_with_stats
 from pointline.research.spines import get_builder, spine_config_from_dict
@@ -80,7 +80,11 @@ def compute_chunked(
         day_bars, state = builder.advance(state, _slice(inputs[plan.primary], lo, hi))
         bars.append(day_bars)
     bars.append(builder.finish(state, plan.end_us))
-    spine = pl.concat([b for b in bars if b.height], how="vertical_relaxed") if any(b.height for b in bars) else bars[-1]
+    spine = (
+        pl.concat([b for b in bars if b.height], how="vertical_relaxed")
+        if any(b.height for b in bars)
+        else bars[-1]
+    )
 
     features = spine.select([c for c in BAR_COLUMNS if c in spine.columns])
     for name in plan.sources:
@@ -94,10 +98,16 @@ def compute_chunked(
                 continue
             if strategy == "bucket":
                 parts = [assign_with_stats(_slice(events, lo, hi), spine)[0] for lo, hi in chunks]
-                bucketed = pl.concat([p for p in parts if p.height], how="vertical_relaxed") if parts else events.head(0)
+                bucketed = (
+                    pl.concat([p for p in parts if p.height], how="vertical_relaxed")
+                    if parts
+                    else events.head(0)
+                )
             else:
                 bucketed = _asof_chunked(spine, events, chunks)
-            table = aggregate(bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine))
+            table = aggregate(
+                bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine)
+            )
             features = features.join(_last_of_lists(table).drop(_bar_only(table)), on=KEYS, how="left")
     features = _derive(plan, features)
     return EngineResult(features=features.sort("bar_index"), spine=spine, timings=timings)
@@ -116,7 +126,9 @@ def _asof_chunked(spine: pl.DataFrame, events: pl.DataFrame, chunks: list[tuple[
             parts.append(attach_asof(day_spine, day_state))
         if day_state.height:
             carried = day_state.tail(1)
-    attached = pl.concat(parts, how="vertical_relaxed") if parts else attach_asof(spine.head(0), state.head(0))
+    attached = (
+        pl.concat(parts, how="vertical_relaxed") if parts else attach_asof(spine.head(0), state.head(0))
+    )
     return attached.with_columns(pl.col("_state_ts_local_us").alias("ts_local_us"))
 
 

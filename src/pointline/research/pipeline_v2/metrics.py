@@ -51,6 +51,15 @@ QUANTILES: dict[str, float] = {
     "p99": 0.99,
 }
 
+#: The metrics a request may name (the request schema's enum lists exactly these).
+BUILTIN_METRICS: tuple[str, ...] = (
+    "row_count",
+    "null_ratio",
+    "label_distribution",
+    "rank_ic",
+    "unassigned_ratio",
+)
+
 _METRICS: dict[str, MetricFn] = {}
 
 
@@ -81,7 +90,7 @@ def list_metrics() -> list[str]:
 
 def get_metric(name: str) -> MetricFn:
     """The metric registered as ``name``; unknown names raise with a suggestion."""
-    if name not in _METRICS:
+    if not isinstance(name, str) or name not in _METRICS:
         message = _unknown_metric_message(name)
         raise ValidationError(f"unknown metric: {message}", [("type", message)])
     return _METRICS[name]
@@ -123,7 +132,7 @@ def compute_metrics(
     out: dict[str, Any] = {}
     for i, spec in enumerate(metric_specs):
         kind = spec.get("type") if isinstance(spec, dict) else None
-        if kind not in _METRICS:
+        if not isinstance(kind, str) or kind not in _METRICS:
             path, message = f"$.evaluation.metrics[{i}].type", _unknown_metric_message(kind)
             raise ValidationError(f"{path}: {message}", [(path, message)])
         try:

@@ -24,12 +24,12 @@ import pointline
 from pointline.lake import dim_symbol, storage
 from pointline.research import query
 from pointline.research.labels import add_labels
-from pointline.research.pipeline.contract import validate_quant_research_input_v2
-from pointline.research.pipeline.engine import compute
-from pointline.research.pipeline.gates import GateContext, requested_gates, run_gate
-from pointline.research.pipeline.hashing import frame_hash, request_hash
-from pointline.research.pipeline.metrics import compute_metrics
-from pointline.research.pipeline.plan import Plan, build_plan, expand_symbols, symbols_of
+from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
+from pointline.research.pipeline_v2.engine import compute
+from pointline.research.pipeline_v2.gates import GateContext, requested_gates, run_gate
+from pointline.research.pipeline_v2.hashing import frame_hash, request_hash
+from pointline.research.pipeline_v2.metrics import compute_metrics
+from pointline.research.pipeline_v2.plan import Plan, build_plan, expand_symbols, symbols_of
 
 #: How far before the timeline start state sources (quotes, books) are read, so the first bars
 #: see the state in force when the timeline opens (µs).
@@ -57,7 +57,9 @@ def load_inputs(plan: Plan, lake: str | None = None) -> tuple[dict[str, pl.DataF
         is_state = source.table != "trades" or name != plan.primary
         start = plan.start_us - STATE_LOOKBACK_US if is_state else plan.start_us
         version = storage.table_version(source.table, lake)
-        df = query.read_table(source.table, source.exchange, source.symbol, start, plan.end_us, decoded=True, lake=lake)
+        df = query.read_table(
+            source.table, source.exchange, source.symbol, start, plan.end_us, decoded=True, lake=lake
+        )
         assert isinstance(df, pl.DataFrame)
         frames[name] = df
         info = dim_symbol.resolve(source.exchange, source.symbol, lake=lake)
@@ -83,14 +85,22 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
     t0 = time.perf_counter()
     inputs, described = load_inputs(plan, lake)
     timings["load"] = time.perf_counter() - t0
-    symbol_id = dim_symbol.resolve(plan.sources[plan.primary].exchange, plan.sources[plan.primary].symbol, lake=lake).symbol_id
+    symbol_id = dim_symbol.resolve(
+        plan.sources[plan.primary].exchange, plan.sources[plan.primary].symbol, lake=lake
+    ).symbol_id
 
     t0 = time.perf_counter()
     result = compute(plan, inputs, symbol_id=symbol_id)
     timings["compute"] = time.perf_counter() - t0
     timings.update({f"compute.{k}": v for k, v in result.timings.items()})
 
-    ctx = GateContext(plan=plan, symbol_id=symbol_id, inputs=inputs, result=result, reload=lambda: load_inputs(plan, lake)[0])
+    ctx = GateContext(
+        plan=plan,
+        symbol_id=symbol_id,
+        inputs=inputs,
+        result=result,
+        reload=lambda: load_inputs(plan, lake)[0],
+    )
     gates: dict[str, dict[str, Any]] = {}
     reasons: list[str] = []
     for name in requested_gates(plan.constraints):
@@ -126,14 +136,18 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
     normalised = validate_quant_research_input_v2(request)
     lake_root = pointline.get_lake(lake)
     singles = expand_symbols(normalised)
-    workers = int(normalised.get("execution", {}).get("max_workers") or min(len(singles), os.cpu_count() or 1))
+    workers = int(
+        normalised.get("execution", {}).get("max_workers") or min(len(singles), os.cpu_count() or 1)
+    )
     if len(singles) > 1 and workers > 1:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             runs = list(pool.map(_run_symbol_in_worker, [(r, lake_root) for r in singles]))
     else:
         runs = [run_symbol(r, lake_root) for r in singles]
 
-    features = pl.concat([r.features for r in runs], how="vertical_relaxed") if len(runs) > 1 else runs[0].features
+    features = (
+        pl.concat([r.features for r in runs], how="vertical_relaxed") if len(runs) > 1 else runs[0].features
+    )
     gate_names = list(dict.fromkeys(name for r in runs for name in r.gates))
     gate_results: dict[str, Any] = {}
     for name in gate_names:
@@ -141,22 +155,34 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
             gate_results[name] = runs[0].gates[name]
         else:
             per_symbol = {r.symbol: r.gates[name] for r in runs}
-            gate_results[name] = {"passed": all(g["passed"] for g in per_symbol.values()), "per_symbol": per_symbol}
+            gate_results[name] = {
+                "passed": all(g["passed"] for g in per_symbol.values()),
+                "per_symbol": per_symbol,
+            }
     passed = [n for n in gate_names if gate_results[n]["passed"]]
     failed = [n for n in gate_names if not gate_results[n]["passed"]]
     reasons = [reason for r in runs for reason in r.reasons]
 
     unassigned = max((r.unassigned_ratio for r in runs), default=0.0)
     t0 = time.perf_counter()
-    metrics = compute_metrics(features, normalised.get("evaluation", {}).get("metrics", []), {"unassigned_ratio": unassigned})
+    metrics = compute_metrics(
+        features, normalised.get("evaluation", {}).get("metrics", []), {"unassigned_ratio": unassigned}
+    )
     metrics_s = time.perf_counter() - t0
 
-    output_dir = Path(normalised.get("artifacts", {}).get("output_dir") or Path("pipeline_outputs") / normalised["request_id"])
+    output_dir = Path(
+        normalised.get("artifacts", {}).get("output_dir")
+        or Path("pipeline_outputs") / normalised["request_id"]
+    )
     output_dir.mkdir(parents=True, exist_ok=True)
     table_path = output_dir / f"{normalised['request_id']}.features.parquet"
     features.write_parquet(table_path)
     paths = [str(table_path.resolve())]
-    timings = {"total_s": time.perf_counter() - started, "metrics": metrics_s, "per_symbol": {r.symbol: r.timings for r in runs}}
+    timings = {
+        "total_s": time.perf_counter() - started,
+        "metrics": metrics_s,
+        "per_symbol": {r.symbol: r.timings for r in runs},
+    }
     if normalised.get("artifacts", {}).get("emit_lineage", True):
         lineage = _lineage(normalised, runs, features, lake_root, timings)
         lineage_path = output_dir / f"{normalised['request_id']}.lineage.json"
@@ -193,7 +219,9 @@ def _lineage(
     inputs = []
     for r in runs:
         for item in r.inputs:
-            inputs.append({**item, "files": [{"file_id": f, "path": file_paths.get(f)} for f in item["file_ids"]]})
+            inputs.append(
+                {**item, "files": [{"file_id": f, "path": file_paths.get(f)} for f in item["file_ids"]]}
+            )
     return {
         "request_id": request["request_id"],
         "request_hash": request_hash(request),
@@ -210,5 +238,7 @@ def _file_paths(lake: str, file_ids: set[int]) -> dict[int, str]:
     manifest = storage.read_all("_ingest_manifest", lake=lake)
     if manifest is None or not file_ids or "file_id" not in manifest.columns:
         return {}
-    rows = manifest.filter(pl.col("file_id").is_in(list(file_ids))).select("file_id", "path").unique("file_id")
+    rows = (
+        manifest.filter(pl.col("file_id").is_in(list(file_ids))).select("file_id", "path").unique("file_id")
+    )
     return {int(f): str(p) for f, p in rows.iter_rows()}

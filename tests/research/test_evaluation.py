@@ -1,0 +1,71 @@
+"""Rank IC, deciles, quality and quintiles on frames with a planted (or absent) relation."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pointline.research.evaluate import (
+    decile_spreads,
+    quick_backtest,
+    rank_ic,
+    validate_features,
+    with_deciles,
+)
+from pointline.research.study import StudyConfig, build_study_frame, synthetic_feature_frames
+
+HORIZONS = {"5m": "fwd_5m", "15m": "fwd_15m"}
+
+
+def _frame(effect: float, seed: int) -> pl.DataFrame:
+    cfg = StudyConfig(rank_window=288, min_periods=100)
+    return build_study_frame(synthetic_feature_frames(3000, effect=effect, seed=seed), cfg)
+
+
+def test_composite_ic_has_the_planted_contrarian_sign():
+    ic = rank_ic(_frame(0.3, 11), "signal", HORIZONS, {"5m": 1, "15m": 3})
+    row = ic.row(0, named=True)
+    assert row["ic"] < -0.1 and row["p_value"] < 1e-6 and row["p_nw"] < 1e-6
+
+
+def test_without_an_effect_the_ic_is_not_significant():
+    ic = rank_ic(_frame(0.0, 12), "signal", HORIZONS, {"5m": 1, "15m": 3})
+    assert ic["p_value"][0] > 0.01
+    assert abs(ic["ic"][0]) < 0.05
+
+
+def test_overlap_aware_t_stat_is_smaller_than_the_naive_one_on_overlapping_returns():
+    ic = rank_ic(_frame(0.3, 13), "signal", {"2h": "fwd_2h"}, {"2h": 24}).row(0, named=True)
+    naive_t = ic["ic"] * np.sqrt((ic["n"] - 2) / (1 - ic["ic"] ** 2))
+    assert abs(ic["t_nw"]) < abs(naive_t)
+    assert ic["n_nonoverlap"] == pytest.approx(ic["n"] / 24, abs=1)
+
+
+def test_decile_spread_is_positive_for_a_contrarian_signal_and_net_subtracts_fees():
+    table = decile_spreads(with_deciles(_frame(0.3, 14)), HORIZONS, fee_bps=7.0)
+    row = table.row(0, named=True)
+    assert row["spread_bps"] > 0
+    assert row["net_bps"] == pytest.approx(row["spread_bps"] - 7.0)
+
+
+def test_quality_checks_flag_nulls_outliers_and_redundant_features():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    spiky = x.copy()
+    spiky[:10] = 100.0
+    df = pl.DataFrame({"a": x, "b": x * 2 + 1e-3 * rng.normal(size=2000), "c": spiky}).with_columns(
+        pl.when(pl.int_range(pl.len()) < 100).then(None).otherwise(pl.col("a")).alias("a")
+    )
+    q = validate_features(df, ["a", "b", "c"])
+    t = {r["feature"]: r for r in q.table.iter_rows(named=True)}
+    assert t["a"]["null_ratio"] == pytest.approx(0.05) and not t["a"]["null_ok"]
+    assert not t["c"]["outlier_ok"] and t["b"]["stationary"]
+    assert q.max_corr > 0.99 and q.checks["features_independent"] is False
+
+
+def test_quintiles_use_only_rows_with_both_signal_and_label():
+    df = pl.DataFrame({"s": [1.0, 2.0, None, 4.0, 5.0, 6.0], "y": [1.0, 2.0, 3.0, None, 5.0, 6.0]})
+    res = quick_backtest(df, "s", "y")
+    assert res.ic == pytest.approx(1.0)
+    assert res.table["count"].sum() == 4
