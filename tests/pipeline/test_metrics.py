@@ -11,7 +11,12 @@ import statsmodels.api as sm
 from scipy import stats
 
 from pointline.errors import ValidationError
-from pointline.research.pipeline_v2.metrics import compute_metrics, list_metrics, rank_ic_stats, register_metric
+from pointline.research.pipeline_v2.metrics import (
+    compute_metrics,
+    list_metrics,
+    rank_ic_stats,
+    register_metric,
+)
 
 
 def frame() -> pl.DataFrame:

@@ -71,7 +71,19 @@ def test_cli_coverage_symbols_and_query(lake: Path, tmp_path: Path) -> None:
     out = tmp_path / "q.parquet"
     result = runner.invoke(
         app,
-        ["query", "trades", "binance-futures", "BTCUSDT", "2024-05-01", "2024-05-04", "--decoded", "--out", str(out), "--lake", str(lake)],
+        [
+            "query",
+            "trades",
+            "binance-futures",
+            "BTCUSDT",
+            "2024-05-01",
+            "2024-05-04",
+            "--decoded",
+            "--out",
+            str(out),
+            "--lake",
+            str(lake),
+        ],
     )
     assert result.exit_code == 0, result.output
     import polars as pl

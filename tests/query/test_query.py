@@ -87,7 +87,9 @@ def test_decoded_values_equal_the_vendor_decimals(two_day_lake: Path) -> None:
 
 
 def test_lazy_and_columns(two_day_lake: Path) -> None:
-    lf = query.trades("binance-futures", "BTCUSDT", DAY1, DAY2, lazy=True, decoded=True, columns=["ts_local_us", "px"])
+    lf = query.trades(
+        "binance-futures", "BTCUSDT", DAY1, DAY2, lazy=True, decoded=True, columns=["ts_local_us", "px"]
+    )
     assert isinstance(lf, pl.LazyFrame)
     assert lf.collect().columns == ["ts_local_us", "px"]
     with pytest.raises(PointlineError, match="unknown column"):

@@ -37,9 +37,7 @@ def _consensus_ic_from_files(paths: list[Path], config: SynthConfig, horizon_min
         t["bar"] = t.timestamp // BAR_US
         t["signed"] = np.where(t.side == "buy", t.amount, -t.amount)
         g = t.groupby("bar")
-        per_exchange[ex] = pd.DataFrame(
-            {"imb": g.signed.sum() / g.amount.sum(), "close": g.price.last()}
-        )
+        per_exchange[ex] = pd.DataFrame({"imb": g.signed.sum() / g.amount.sum(), "close": g.price.last()})
     start = config.start
     bars = pd.RangeIndex(
         int(pd.Timestamp(start, tz="UTC").value // 1000 // BAR_US),
@@ -91,6 +89,10 @@ def test_measure_flow_ic_agrees_with_the_files(runs):
 
 
 def test_expected_ic_grows_with_strength_and_is_negative_at_all_horizons():
-    weak = [expected_flow_ic(dataclasses.replace(BASE, contrarian_strength=0.3), h) for h in (15, 30, 60, 120)]
-    strong = [expected_flow_ic(dataclasses.replace(BASE, contrarian_strength=1.2), h) for h in (15, 30, 60, 120)]
+    weak = [
+        expected_flow_ic(dataclasses.replace(BASE, contrarian_strength=0.3), h) for h in (15, 30, 60, 120)
+    ]
+    strong = [
+        expected_flow_ic(dataclasses.replace(BASE, contrarian_strength=1.2), h) for h in (15, 30, 60, 120)
+    ]
     assert all(s < w < 0 for w, s in zip(weak, strong, strict=True))

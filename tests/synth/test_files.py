@@ -79,7 +79,10 @@ def test_prices_and_amounts_are_exact_decimals_on_tick_and_lot_grid(small_market
     _, _, paths = small_market
     for path in paths:
         inst = instrument_for(path.name.split("_")[-1].removesuffix(".csv.gz"))
-        tick, lot = Decimal(inst.tick_int).scaleb(-inst.price_exp), Decimal(inst.lot_int).scaleb(-inst.qty_exp)
+        tick, lot = (
+            Decimal(inst.tick_int).scaleb(-inst.price_exp),
+            Decimal(inst.lot_int).scaleb(-inst.qty_exp),
+        )
         frame = read(path)
         price_cols = [c for c in frame.columns if c.endswith("price")]
         amount_cols = [c for c in frame.columns if c.endswith("amount")]

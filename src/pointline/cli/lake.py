@@ -15,7 +15,9 @@ from pointline.research.timeline import us_to_iso
 
 console = Console()
 
-LakeOption = Annotated[Path | None, typer.Option("--lake", help="Lake directory (default: $POINTLINE_LAKE or ./lake).")]
+LakeOption = Annotated[
+    Path | None, typer.Option("--lake", help="Lake directory (default: $POINTLINE_LAKE or ./lake).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +30,9 @@ def register(app: typer.Typer) -> None:
 def symbols(
     exchange: Annotated[str | None, typer.Option(help="Only this exchange.")] = None,
     base_asset: Annotated[str | None, typer.Option("--base", help="Only this base asset, e.g. BTC.")] = None,
-    asset_type: Annotated[str | None, typer.Option("--type", help="spot, perpetual, future or option.")] = None,
+    asset_type: Annotated[
+        str | None, typer.Option("--type", help="spot, perpetual, future or option.")
+    ] = None,
     search: Annotated[str | None, typer.Option(help="Substring of the exchange symbol.")] = None,
     lake: LakeOption = None,
 ) -> None:
@@ -36,7 +40,9 @@ def symbols(
     from pointline.research.discovery import list_symbols
 
     with user_errors():
-        df = list_symbols(exchange=exchange, base_asset=base_asset, asset_type=asset_type, search=search, lake=lake)
+        df = list_symbols(
+            exchange=exchange, base_asset=base_asset, asset_type=asset_type, search=search, lake=lake
+        )
     table = Table(title=f"{df.height} instrument(s)")
     shown = ["symbol_id", "exchange", "exchange_symbol", "asset_type", "tick_size", "lot_size", "is_inverse"]
     for column in shown:

@@ -17,7 +17,10 @@ _LAZY = {
     "data_coverage": ("pointline.research.discovery", "data_coverage"),
     "list_symbols": ("pointline.research.discovery", "list_symbols"),
     "pipeline": ("pointline.research.pipeline_v2", "pipeline"),
-    "validate_quant_research_input_v2": ("pointline.research.pipeline_v2", "validate_quant_research_input_v2"),
+    "validate_quant_research_input_v2": (
+        "pointline.research.pipeline_v2",
+        "validate_quant_research_input_v2",
+    ),
 }
 
 __all__ = ["data_coverage", "list_symbols", "pipeline", "query", "validate_quant_research_input_v2"]

@@ -18,7 +18,7 @@ shrink factor per horizon.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -34,12 +34,12 @@ from pointline.synth.price import N_WINDOWS, WINDOW_S, asset_day
 RHO_IF_TRADES = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 RHO_IF_TABLE = {
     1: (0.565, 0.601, 0.637, 0.683, 0.745, 0.785),
-    2: (0.648, 0.701, 0.750, 0.800, 0.846, 0.876),
-    3: (0.705, 0.762, 0.807, 0.851, 0.890, 0.912),
+    2: (0.648, 0.701, 0.750, 0.800, 0.846, 0.872),
+    3: (0.705, 0.762, 0.807, 0.851, 0.890, 0.909),
 }
 #: Fitted ratio measured IC / (ρ_IF × ρ_rF) by horizon (minutes): rank statistics of heavy-tailed,
 #: regime-mixed returns and the within-window timing of the impulse shrink the Gaussian value.
-IC_SCALE_BY_HORIZON = {15: 0.73, 30: 0.88, 60: 0.81, 120: 0.97}
+IC_SCALE_BY_HORIZON = {15: 0.75, 30: 0.89, 60: 0.87, 120: 0.97}
 
 
 @dataclass(frozen=True)
@@ -188,8 +188,3 @@ def expected_flow_ic(config: SynthConfig, horizon_minutes: int) -> float:
         * imbalance_flow_correlation(config)
         * flow_return_correlation(config, horizon_minutes)
     )
-
-
-def with_strength(config: SynthConfig, strength: float) -> SynthConfig:
-    """``config`` with another ``contrarian_strength`` (convenience for sweeps)."""
-    return replace(config, contrarian_strength=strength)

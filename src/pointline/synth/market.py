@@ -84,7 +84,7 @@ def simulate_venue_day(
     lag_s = 0.0 if venue_index == 0 else config.lead_lag_ms / 1000.0
     log_mid = venue_log_mid(rng, asset, lag_s, config.venue_noise_bps, q_ms / 1000.0)
     touch = touch_at(rng, q_ms, log_mid, asset.vol_rel, venue_index, inst)
-    interval_ms = int(round(config.book_interval_s * 1000))
+    interval_ms = round(config.book_interval_s * 1000)
     snap_ms = np.arange(0, MS_PER_DAY, interval_ms, dtype=np.int64) if with_books else np.empty(0, np.int64)
     return VenueDay(
         exchange=exchange,

@@ -19,17 +19,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-
 from numba import njit
 
 from pointline.synth.arrivals import SECONDS_PER_DAY, hawkes_cluster_times, seasonality
 from pointline.synth.config import SynthConfig, day_number, instrument_for, rng_for
 
 GRID_S = 0.1
-N_GRID = int(round(SECONDS_PER_DAY / GRID_S))
+N_GRID = round(SECONDS_PER_DAY / GRID_S)
 WINDOW_S = 300
 N_WINDOWS = SECONDS_PER_DAY // WINDOW_S
-STEPS_PER_WINDOW = int(round(WINDOW_S / GRID_S))
+STEPS_PER_WINDOW = round(WINDOW_S / GRID_S)
 MINUTES = SECONDS_PER_DAY // 60
 
 #: Regimes: calm, normal, turbulent.
@@ -101,7 +100,7 @@ def regime_path(rng: np.random.Generator) -> np.ndarray:
     state = int(rng.choice(3, p=REGIME_SHARE))
     pos = 0
     while pos < MINUTES:
-        length = max(1, int(round(rng.exponential(REGIME_MEAN_MINUTES[state]))))
+        length = max(1, round(rng.exponential(REGIME_MEAN_MINUTES[state])))
         out[pos : pos + length] = state
         pos += length
         state = int(rng.choice(3, p=REGIME_JUMPS[state]))
@@ -116,7 +115,7 @@ def flow_core(config: SynthConfig, symbol: str, day: dt.date) -> FlowCore:
     flow = rng_for(config.seed, "flow", symbol, dn).standard_normal(N_WINDOWS)
     t_mid = (np.arange(N_GRID) + 0.5) * GRID_S
     season = seasonality(t_mid, config.seasonality_contrast)
-    vol_mult = np.repeat(VOL_MULT[regime], int(round(60 / GRID_S)))
+    vol_mult = np.repeat(VOL_MULT[regime], round(60 / GRID_S))
     var_step = inst.daily_vol**2 * season * vol_mult**2 * (GRID_S / SECONDS_PER_DAY)
     sigma5 = np.sqrt(var_step.reshape(N_WINDOWS, STEPS_PER_WINDOW).sum(axis=1))
     return FlowCore(regime=regime, flow=flow, sigma5=sigma5, var_step=var_step)

@@ -111,9 +111,13 @@ def validate_features(
             }
         )
     table = pl.DataFrame(rows)
-    mat = (
-        df.select([pl.col(f).cast(pl.Float64).fill_nan(None) for f in features]).to_pandas().corr().to_numpy()
-    )
+    mat = np.eye(len(features))
+    cols = df.select([pl.col(f).cast(pl.Float64).fill_nan(None) for f in features])
+    for i, a in enumerate(features):
+        for j in range(i + 1, len(features)):
+            pair = cols.select(a, features[j]).drop_nulls()
+            r = pair.select(pl.corr(a, features[j])).item() if pair.height > 1 else None
+            mat[i, j] = mat[j, i] = np.nan if r is None else r
     off = np.abs(mat[~np.eye(len(features), dtype=bool)]) if len(features) > 1 else np.array([])
     max_corr = float(np.nanmax(off)) if off.size and np.isfinite(off).any() else float("nan")
     corr = pl.DataFrame({"feature": list(features), **{f: mat[:, i] for i, f in enumerate(features)}})

@@ -472,7 +472,16 @@ def _source_problems(sources: list[tuple[int, dict[str, Any]]]) -> list[Problem]
     return out
 
 
+_BUILTIN_SPINES = ("clock", "tick", "volume", "dollar", "hybrid_volume_time")
+
+
 def _spine_problems(spine: Any) -> list[Problem]:
+    if (
+        isinstance(spine, dict)
+        and isinstance(spine.get("type"), str)
+        and spine["type"] not in _BUILTIN_SPINES
+    ):
+        return _custom_spine_problems(spine)
     if (
         not isinstance(spine, dict)
         or spine.get("type") != "clock"
@@ -541,6 +550,26 @@ _BAR_COLUMNS = frozenset({"symbol_id", "bar_index", "bucket_start", "bucket_end"
 
 def _is_table(value: Any) -> bool:
     return isinstance(value, str) and value in EVENT_TABLES
+
+
+def _custom_spine_problems(spine: dict[str, Any]) -> list[Problem]:
+    """A spine type added with ``register_spine`` is checked against the live registry and its config class."""
+    from pointline.research.spines import list_spines, spine_config_from_dict
+
+    known = list_spines()
+    if spine["type"] not in known:
+        return [
+            (
+                "$.spine.type",
+                f"expected one of {', '.join(known)}, got {spine['type']!r}{_hint(spine['type'], known)}",
+            )
+        ]
+    if isinstance(spine.get("config"), dict):
+        try:
+            spine_config_from_dict(spine["type"], spine["config"])
+        except PointlineError as exc:
+            return [("$.spine.config", f"expected a valid {spine['type']!r} config: {exc}")]
+    return []
 
 
 def _table_columns(table: str) -> set[str]:

@@ -22,13 +22,12 @@ from typing import Any
 
 import polars as pl
 
-from pointline.errors import PointlineError
 from pointline.lake.schema import EVENT_ORDER
 from pointline.research.features.derived import add_derived_features
-from pointline.research.resample.per_event import apply_per_event
 from pointline.research.pipeline_v2.plan import Operator, Plan
 from pointline.research.resample import AggregateConfig, aggregate, attach_asof
 from pointline.research.resample.assign import AssignStats, assign_with_stats
+from pointline.research.resample.per_event import apply_per_event
 from pointline.research.spines import get_builder, spine_config_from_dict
 
 KEYS = ["symbol_id", "bar_index"]
@@ -217,7 +216,13 @@ def _event_joined(
         state = state.with_columns(pl.col("ts_local_us").alias(f"{name}._ts")).sort("ts_local_us")
         rows = (
             rows.sort("ts")
-            .join_asof(state.rename({"ts_local_us": "ts"}), on="ts", by="symbol_id", strategy="backward")
+            .join_asof(
+                state.rename({"ts_local_us": "ts"}),
+                on="ts",
+                by="symbol_id",
+                strategy="backward",
+                check_sortedness=False,
+            )
             .sort("bar_index")
         )
         used[f"{name}:asof"] = rows.select(
@@ -242,27 +247,21 @@ def _event_joined(
 
 
 def _apply_rowwise(frame: pl.DataFrame, op: Operator, plan: Plan) -> pl.DataFrame:
-    from pointline.research.resample.registry import get_aggregation
-
-    spec = get_aggregation(op.agg)()
-    if plan.mode not in spec.mode_allowlist:
-        raise PointlineError(
-            f"operator {op.name!r}: aggregation {op.agg!r} does not allow mode {plan.mode!r}"
+    """Evaluate one operator per row: every row is its own group, so bar aggregations and row-wise
+    expressions both give the value at that event (a one-row list is unwrapped)."""
+    if op.source == plan.primary:
+        view = frame.select(pl.exclude([c for c in frame.columns if "." in c]))
+    else:
+        prefix = f"{op.source}."
+        own = [c for c in frame.columns if c.startswith(prefix)]
+        view = frame.select(
+            "symbol_id",
+            "bar_index",
+            *[pl.col(c).alias("ts_local_us" if c == f"{prefix}_ts" else c.removeprefix(prefix)) for c in own],
         )
-    prefix = "" if op.source == plan.primary else f"{op.source}."
-    view = frame
-    if prefix:
-        view = frame.with_columns(
-            pl.col(f"{prefix}{c}").alias(c) for c in spec.required_columns if f"{prefix}{c}" in frame.columns
-        )
-    missing = [c for c in spec.required_columns if c not in view.columns]
-    if missing:
-        raise PointlineError(f"operator {op.name!r} needs column(s) {missing} from source {op.source!r}")
-    exprs = spec.impl(op.config)
-    result = view.select(exprs)
-    if op.output_name and result.width == 1:
-        result = result.rename({result.columns[0]: op.output_name})
-    return frame.with_columns(result)
+    table = aggregate(view, AggregateConfig(agg_specs=_agg_specs([op]), mode=plan.mode))
+    table = _last_of_lists(table).drop(_bar_only(table))
+    return frame.join(table, on=KEYS, how="left")
 
 
 def order_columns() -> list[str]:

@@ -16,7 +16,6 @@ from pointline.research.pipeline_v2.contract import DEFAULT_JOIN_STRATEGY
 from pointline.research.timeline import to_us
 
 
-
 @dataclass(frozen=True)
 class Source:
     """One input: a lake table filtered to a single instrument."""
@@ -111,7 +110,8 @@ def build_plan(request: dict[str, Any]) -> Plan:
                 agg=raw.get("agg", raw["name"]),
                 source=source,
                 config=dict(raw.get("config") or {}),
-                join_strategy=raw.get("join_strategy") or DEFAULT_JOIN_STRATEGY.get(table or "trades", "bucket"),
+                join_strategy=raw.get("join_strategy")
+                or DEFAULT_JOIN_STRATEGY.get(table or "trades", "bucket"),
                 output_name=raw.get("output_name"),
             )
         )

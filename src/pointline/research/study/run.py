@@ -118,7 +118,9 @@ def load_feature_frames(cfg: StudyConfig, *, notebook_compatible: bool = False) 
     frames = {}
     for e in cfg.exchanges:
         trades = query.trades(e, cfg.symbol, cfg.start, cfg.end, decoded=True, lake=cfg.lake)
-        frames[e] = notebook_features(trades, interval_us=cfg.interval_us, notebook_compatible=notebook_compatible)
+        frames[e] = notebook_features(
+            trades, interval_us=cfg.interval_us, notebook_compatible=notebook_compatible
+        )
     return frames
 
 

@@ -104,16 +104,15 @@ def _group_features(
     pmax = p[lo]
     pmin = p[lo]
     for i in range(n):
+        # Branch-free compaction: write every value, advance the cursor only when it belongs.
         j = lo + i
         side = s[j]
-        if side == 1.0:
-            buf[0, nb] = q[j]
-            buf[1, nb] = qq[j]
-            nb += 1
-        elif side == -1.0:
-            buf[2, ns] = q[j]
-            buf[3, ns] = qq[j]
-            ns += 1
+        buf[0, nb] = q[j]
+        buf[1, nb] = qq[j]
+        nb += side == 1.0
+        buf[2, ns] = q[j]
+        buf[3, ns] = qq[j]
+        ns += side == -1.0
         pmax = max(pmax, p[j])
         pmin = min(pmin, p[j])
     buy_vol = pairwise_sum(buf[0], 0, nb)
@@ -131,15 +130,13 @@ def _group_features(
     ka = 0
     for i in range(n):
         j = lo + i
-        if q[j] >= q90:
-            buf[2, ka] = q[j]
-            ka += 1
-            if s[j] == 1.0:
-                buf[0, kb] = q[j]
-                kb += 1
-            elif s[j] == -1.0:
-                buf[1, ks] = q[j]
-                ks += 1
+        large = q[j] >= q90
+        buf[2, ka] = q[j]
+        ka += large
+        buf[0, kb] = q[j]
+        kb += large and s[j] == 1.0
+        buf[1, ks] = q[j]
+        ks += large and s[j] == -1.0
     large_buy = pairwise_sum(buf[0], 0, kb)
     large_sell = pairwise_sum(buf[1], 0, ks)
     row[2] = (large_buy - large_sell) / max(large_buy + large_sell, _GUARD)
@@ -178,12 +175,10 @@ def _group_features(
     nbl = 0
     for i in range(n):
         j = lo + i
-        if p[j] >= price_mid:
-            buf[0, na] = q[j]
-            na += 1
-        elif p[j] < price_mid:
-            buf[1, nbl] = q[j]
-            nbl += 1
+        buf[0, na] = q[j]
+        na += p[j] >= price_mid
+        buf[1, nbl] = q[j]
+        nbl += p[j] < price_mid
     row[12] = (pairwise_sum(buf[0], 0, na) - pairwise_sum(buf[1], 0, nbl)) / vol_den
 
     row[13] = p[lo]
@@ -213,12 +208,6 @@ def _kyle_lambda(
         x[i] = q[lo + i + 1] * s[lo + i + 1]
         y[i] = p[lo + i + 1] - p[lo + i]
     mx = pairwise_sum(x, 0, m) / m
-    sxx0 = 0.0
-    for i in range(m):
-        d = x[i] - mx
-        sxx0 += d * d
-    if sxx0 == 0.0:
-        return 0.0
     my = pairwise_sum(y, 0, m) / m
     sxx = 0.0
     syy = 0.0
@@ -229,6 +218,10 @@ def _kyle_lambda(
         sxx += dx * dx
         syy += dy * dy
         sxy += dx * dy
+    # A sum of squares is 0 exactly when every deviation is 0, in any summation order, so this
+    # is the notebook's ``std > 0`` guard.
+    if sxx == 0.0:
+        return 0.0
     inv = 1.0 / (m - 1)
     cxy = sxy * inv
     sdx = math.sqrt(sxx * inv)

@@ -123,18 +123,46 @@ def percentile_90(a: np.ndarray, lo: int, n: int, scratch: np.ndarray) -> float:
     k = math.floor(virtual)
     for i in range(n):
         scratch[i] = a[lo + i]
-    part = np.partition(scratch[:n], k)
-    below = part[k]
+    below = _select(scratch, n, k)
     if k + 1 >= n:
         return below
-    above = part[k + 1]
+    above = scratch[k + 1]
     for i in range(k + 2, n):
-        above = min(above, part[i])
+        above = min(above, scratch[i])
     gamma = virtual - k
     diff = above - below
     if gamma >= 0.5:
         return above - diff * (1.0 - gamma)
     return below + diff * gamma
+
+
+@njit(cache=True, nogil=True)
+def _select(a: np.ndarray, n: int, k: int) -> float:
+    # In-place Hoare quickselect (median-of-3 pivot): afterwards a[k] is the k-th smallest and
+    # every element right of k is >= it. Handles many equal sizes without degrading.
+    lo = 0
+    hi = n - 1
+    while hi > lo:
+        x, y, z = a[lo], a[(lo + hi) // 2], a[hi]
+        pivot = max(min(x, y), min(max(x, y), z))
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
 
 
 @njit(cache=True, nogil=True)

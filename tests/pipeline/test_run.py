@@ -1,0 +1,340 @@
+"""pipeline(request): the guide's request end to end, and every gate passing and failing for its reason."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from pointline.cli import app
+from pointline.research import pipeline
+from pointline.research.features.derived import register_derived
+from pointline.research.pipeline_v2.engine import compute
+from pointline.research.pipeline_v2.gates import GateContext, pit_ordering_check
+from pointline.research.pipeline_v2.plan import build_plan
+from pointline.research.pipeline_v2.runner import load_inputs
+from pointline.research.resample.per_event import register_per_event
+from pointline.research.spines import register_spine
+from pointline.research.spines.tick import TickBarBuilder
+
+GUIDE_COLUMNS = [
+    "vwap",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "flow_imbalance",
+    "trade_count",
+    "avg_trade_size",
+    "spread_bps",
+    "book_imbalance_top5",
+    "realized_vol",
+    "forward_return_5bar",
+    "forward_return_10bar",
+]
+
+
+def test_guide_request_is_accepted_with_the_guide_columns(guide_request: dict[str, Any]) -> None:
+    out = pipeline(guide_request)
+    assert out["decision"] == {"status": "accept", "reasons": []}
+    assert set(GUIDE_COLUMNS) <= set(out["results"]["columns"])
+    assert out["quality_gates"]["failed_gates"] == []
+    assert set(out["quality_gates"]["passed_gates"]) == {
+        "pit_ordering_check",
+        "lookahead_check",
+        "reproducibility_check",
+        "partition_safety_check",
+        "max_unassigned_ratio",
+    }
+    table = pl.read_parquet(out["artifacts"]["paths"][0])
+    assert table.height == out["results"]["row_count"] > 200
+    assert table["ts"].is_sorted() and table.filter(~pl.col("is_complete")).height == 1
+    lineage = json.loads(Path(out["artifacts"]["paths"][1]).read_text())
+    assert len(lineage["request_hash"]) == 64
+    assert {i["table"] for i in lineage["inputs"]} == {"trades", "quotes", "book_snapshot_25"}
+    assert all(i["delta_version"] is not None and i["files"] for i in lineage["inputs"])
+    assert "compute" in lineage["timings_s"]["per_symbol"]["BTCUSDT"]
+
+
+def test_rerun_gives_the_same_table(guide_request: dict[str, Any]) -> None:
+    first = pl.read_parquet(pipeline(guide_request)["artifacts"]["paths"][0])
+    second = pl.read_parquet(pipeline(copy.deepcopy(guide_request))["artifacts"]["paths"][0])
+    assert first.equals(second)
+
+
+def _with_operator(request: dict[str, Any], *ops: dict[str, Any], mode: str | None = None) -> dict[str, Any]:
+    request = copy.deepcopy(request)
+    request["operators"].extend(ops)
+    request["constraints"]["skip_reproducibility_check"] = True
+    if mode:
+        request["mode"] = mode
+    return request
+
+
+# Ten operators that each use information from after a bar's ts. Derived features see later bars;
+# per-event features see later events.
+PLANTED_DERIVED = {
+    "peek_next_close": (lambda: pl.col("close").shift(-1), ["close"]),
+    "future_ret_5bar": (lambda: pl.col("close").shift(-5) / pl.col("close") - 1, ["close"]),
+    "full_sample_zscore": (
+        lambda: (pl.col("flow_imbalance") - pl.col("flow_imbalance").mean()) / pl.col("flow_imbalance").std(),
+        ["flow_imbalance"],
+    ),
+    "full_sample_rank": (lambda: pl.col("flow_imbalance").rank() / pl.len(), ["flow_imbalance"]),
+    "centered_close_mean": (lambda: pl.col("close").rolling_mean(5, center=True), ["close"]),
+    "backfilled_flow": (
+        lambda: (
+            pl.when(pl.col("bar_index") % 7 == 0)
+            .then(pl.col("flow_imbalance"))
+            .otherwise(None)
+            .backward_fill()
+        ),
+        ["flow_imbalance", "bar_index"],
+    ),
+    "remaining_volume": (lambda: pl.col("volume").reverse().cum_sum().reverse(), ["volume"]),
+    "session_high": (lambda: pl.col("high").max(), ["high"]),
+}
+PLANTED_PER_EVENT = {
+    "next_trade_px": (lambda config: pl.col("px").shift(-1), ("px",)),
+    "remaining_event_qty": (lambda config: pl.col("qty").reverse().cum_sum().reverse(), ("qty",)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANTED_DERIVED))
+def test_planted_lookahead_in_a_derived_feature_is_rejected(guide_request: dict[str, Any], name: str) -> None:
+    fn, requires = PLANTED_DERIVED[name]
+    register_derived(name, fn, requires)
+    out = pipeline(_with_operator(guide_request, {"name": name, "stage": "derive", "agg": name}))
+    assert out["decision"]["status"] == "reject"
+    assert "lookahead_check" in out["quality_gates"]["failed_gates"]
+    assert any(name in reason for reason in out["decision"]["reasons"])
+
+
+@pytest.mark.parametrize("name", sorted(PLANTED_PER_EVENT))
+def test_planted_lookahead_in_a_per_event_feature_is_rejected(
+    guide_request: dict[str, Any], name: str
+) -> None:
+    fn, requires = PLANTED_PER_EVENT[name]
+    register_per_event(name, requires)(fn)
+    request = _with_operator(
+        guide_request,
+        {"name": name, "stage": "per_event", "agg": name, "source": "trades_src"},
+        {
+            "name": f"{name}_last",
+            "stage": "aggregate",
+            "agg": "column_last",
+            "source": "trades_src",
+            "config": {"column": name, "output": f"{name}_last"},
+        },
+        mode="tick_then_bar",
+    )
+    out = pipeline(request)
+    assert out["decision"]["status"] == "reject"
+    assert "lookahead_check" in out["quality_gates"]["failed_gates"]
+    assert any(f"{name}_last" in reason for reason in out["decision"]["reasons"])
+
+
+def test_guide_derived_features_pass_the_lookahead_gate(guide_request: dict[str, Any]) -> None:
+    derived = [
+        "vwap_reversion",
+        "ret_1bar",
+        "ret_5bar",
+        "trade_count_accel",
+        "spread_deviation",
+        "flow_persistence",
+        "book_flow_divergence",
+        "vol_zscore",
+        "size_ratio",
+        "hl_range_pct",
+        "hour",
+    ]
+    out = pipeline(
+        _with_operator(guide_request, *({"name": d, "stage": "derive", "agg": d} for d in derived))
+    )
+    assert out["decision"]["status"] == "accept", out["decision"]["reasons"]
+    assert set(derived) <= set(out["results"]["columns"])
+
+
+def test_pit_ordering_gate_counts_rows_used_outside_their_bar(guide_request: dict[str, Any]) -> None:
+    plan = build_plan(
+        json.loads(json.dumps(pipeline.__globals__["validate_quant_research_input_v2"](guide_request)))
+    )
+    inputs, described = load_inputs(plan)
+    result = compute(plan, inputs, symbol_id=described[0]["symbol_id"])
+    ctx = GateContext(
+        plan=plan, symbol_id=described[0]["symbol_id"], inputs=inputs, result=result, reload=lambda: inputs
+    )
+    assert pit_ordering_check(ctx).passed
+    used = result.used_rows["trades_src"]
+    # A bar that read one event from after its close.
+    result.used_rows["trades_src"] = used.with_columns(
+        pl.when(pl.int_range(pl.len()) == 10)
+        .then(pl.col("ts") + 1)
+        .otherwise(pl.col("ts_local_us"))
+        .alias("ts_local_us")
+    )
+    outcome = pit_ordering_check(ctx)
+    assert not outcome.passed and outcome.details["violations"] == 1
+    assert "trades_src" in outcome.reasons[0]
+
+
+def test_reproducibility_gate_rejects_a_nondeterministic_operator(guide_request: dict[str, Any]) -> None:
+    rng = np.random.default_rng()
+    register_derived("noisy_close", lambda: pl.col("close") * float(1 + rng.random()), ["close"])
+    request = _with_operator(guide_request, {"name": "noisy_close", "stage": "derive", "agg": "noisy_close"})
+    request["constraints"]["skip_reproducibility_check"] = False
+    request["constraints"].pop("check_reproducibility", None)
+    out = pipeline(request)
+    assert "reproducibility_check" in out["quality_gates"]["failed_gates"]
+    assert (
+        out["quality_gates"]["gate_results"]["reproducibility_check"]["hash"]
+        != (out["quality_gates"]["gate_results"]["reproducibility_check"]["rerun_hash"])
+    )
+
+
+@register_spine
+class ForgetfulTickBuilder(TickBarBuilder):
+    """A user spine that drops its running count at every chunk: fine in one pass, wrong when chunked."""
+
+    name = "forgetful_tick"
+
+    def advance(self, state, trades, *, lake=None):  # type: ignore[no-untyped-def]
+        return super().advance(state.replace(running=0, n_events=0), trades, lake=lake)
+
+
+def test_partition_safety_gate_catches_state_lost_at_midnight(guide_request: dict[str, Any]) -> None:
+    assert pipeline(guide_request)["quality_gates"]["gate_results"]["partition_safety_check"]["passed"]
+    request = copy.deepcopy(guide_request)
+    request["spine"] = {"type": "forgetful_tick", "config": {"n_trades": 997}}
+    out = pipeline(request)
+    assert out["decision"]["status"] == "reject"
+    assert "partition_safety_check" in out["quality_gates"]["failed_gates"]
+
+
+def test_max_unassigned_ratio_gate(guide_request: dict[str, Any]) -> None:
+    request = copy.deepcopy(guide_request)
+    # Quotes bucketed into bars: those read before the timeline start (state look-back) find no bar.
+    request["operators"].append(
+        {
+            "name": "quote_mid",
+            "stage": "aggregate",
+            "agg": "mid_px",
+            "source": "quotes_src",
+            "join_strategy": "bucket",
+        }
+    )
+    request["timeline"]["start"] = "2024-05-01T12:00:00Z"
+    out = pipeline(request)
+    gate = out["quality_gates"]["gate_results"]["max_unassigned_ratio"]
+    assert not gate["passed"] and gate["unassigned_ratio"] > 0.01
+    assert any("max_unassigned_ratio" in r for r in out["decision"]["reasons"])
+
+
+def test_multi_symbol_request_in_parallel_equals_sequential_runs(
+    guide_request: dict[str, Any], tmp_path: Path
+) -> None:
+    both = copy.deepcopy(guide_request)
+    for source in both["sources"]:
+        source["filters"]["symbol"] = ["BTCUSDT", "ETHUSDT"]
+    both["constraints"]["skip_reproducibility_check"] = True
+    both["execution"] = {"max_workers": 2}
+    combined = pl.read_parquet(pipeline(both)["artifacts"]["paths"][0])
+    singles = []
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        one = copy.deepcopy(both)
+        one.pop("execution")
+        for source in one["sources"]:
+            source["filters"]["symbol"] = symbol
+        one["artifacts"]["output_dir"] = str(tmp_path / symbol)
+        singles.append(pl.read_parquet(pipeline(one)["artifacts"]["paths"][0]))
+    assert combined.equals(pl.concat(singles))
+    assert combined["symbol_id"].n_unique() == 2
+
+
+def test_tick_then_bar_rolls_per_event_features_up(guide_request: dict[str, Any]) -> None:
+    request = copy.deepcopy(guide_request)
+    request["mode"] = "tick_then_bar"
+    request["operators"] = [
+        {"name": "signed_volume", "stage": "per_event", "agg": "signed_volume", "source": "trades_src"},
+        {
+            "name": "net_flow",
+            "stage": "aggregate",
+            "agg": "column_sum",
+            "source": "trades_src",
+            "config": {"column": "signed_volume", "output": "net_flow"},
+        },
+        {"name": "ofi", "stage": "per_event", "agg": "cont_ofi", "source": "quotes_src"},
+        {
+            "name": "ofi_sum",
+            "stage": "aggregate",
+            "agg": "column_sum",
+            "source": "quotes_src",
+            "join_strategy": "bucket",
+            "config": {"column": "cont_ofi", "output": "ofi_sum"},
+        },
+        {"name": "vwap", "stage": "aggregate", "agg": "trade_vwap", "source": "trades_src"},
+    ]
+    request["constraints"]["max_unassigned_ratio"] = 1.0
+    request["evaluation"] = {
+        "metrics": [
+            {"type": "row_count"},
+            {"type": "rank_ic", "feature": "net_flow", "label": "forward_return_5bar"},
+        ]
+    }
+    out = pipeline(request)
+    assert out["decision"]["status"] == "accept", out["decision"]["reasons"]
+    table = pl.read_parquet(out["artifacts"]["paths"][0])
+    assert {"net_flow", "ofi_sum", "vwap"} <= set(table.columns)
+    assert table["net_flow"].abs().sum() > 0
+
+
+def test_event_joined_gives_one_row_per_trade_with_asof_book(guide_request: dict[str, Any]) -> None:
+    request = copy.deepcopy(guide_request)
+    request["mode"] = "event_joined"
+    request["timeline"] = {
+        "start": "2024-05-01T10:00:00Z",
+        "end": "2024-05-01T11:00:00Z",
+        "ts_col": "ts_local_us",
+    }
+    request["operators"] = [
+        {"name": "book_imbalance", "stage": "aggregate", "agg": "book_imbalance_top5", "source": "book_src"}
+    ]
+    request["labels"] = [
+        {"name": "fwd_20", "type": "forward_return", "window": 20, "column": "px", "normalization": "none"}
+    ]
+    request["evaluation"] = {"metrics": [{"type": "row_count"}]}
+    out = pipeline(request)
+    assert out["decision"]["status"] == "accept", out["decision"]["reasons"]
+    table = pl.read_parquet(out["artifacts"]["paths"][0])
+    from pointline.research import query
+
+    trades = query.trades("binance-futures", "BTCUSDT", "2024-05-01T10:00:00", "2024-05-01T11:00:00")
+    assert table.height == trades.height
+    assert table["book_imbalance_top5"].drop_nulls().is_between(-1, 1).all()
+
+
+def test_cli_run_exit_codes(guide_request: dict[str, Any], tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(guide_request))
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(good)])
+    assert result.exit_code == 0, result.output
+    register_derived("peek_next_close", lambda: pl.col("close").shift(-1), ["close"])
+    bad = tmp_path / "lookahead.json"
+    bad.write_text(
+        json.dumps(
+            _with_operator(guide_request, {"name": "peek", "stage": "derive", "agg": "peek_next_close"})
+        )
+    )
+    assert runner.invoke(app, ["run", str(bad)]).exit_code == 1
+    invalid = tmp_path / "invalid.json"
+    invalid.write_text(json.dumps({**guide_request, "mode": "sideways"}))
+    result = runner.invoke(app, ["run", str(invalid)])
+    assert result.exit_code == 2 and "$.mode" in result.output and "Traceback" not in result.output
