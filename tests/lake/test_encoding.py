@@ -15,6 +15,7 @@ from pointline.lake.encoding import (
     decode_expr,
     decode_list_expr,
     decode_value,
+    encode_columns,
     encode_series,
     encode_text,
     significant_decimals,
@@ -120,3 +121,22 @@ def test_exponent_has_headroom_and_respects_metadata_and_overflow_bound() -> Non
     assert choose_exponent(1, 5, step_decimals=decimals_of_step(0.001)) == 5  # tick 0.001 → 3 + 2
     assert choose_exponent(2, 16) == 2  # huge values: no headroom rather than overflow
     assert decimals_of_step("5") == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    px=st.lists(
+        st.one_of(decimal_text, st.sampled_from(["1e-05", "x", "", " 7", "+2.50"])), min_size=1, max_size=15
+    ),
+    px_exp=st.integers(0, 8),
+    qty_exp=st.integers(0, 8),
+)
+def test_encoding_several_columns_at_once_matches_one_at_a_time(
+    px: list[str], px_exp: int, qty_exp: int
+) -> None:
+    frame = pl.DataFrame({"px": px, "qty": list(reversed(px))})
+    both = encode_columns(frame, [("px", "px_int", px_exp), ("qty", "qty_int", qty_exp)])
+    for text, name, exp in (("px", "px_int", px_exp), ("qty", "qty_int", qty_exp)):
+        alone = encode_series(frame[text], exp)
+        assert both[name].to_list() == alone.values.to_list()
+        assert both[f"{name}_r"].to_list() == alone.reasons.to_list()

@@ -21,6 +21,7 @@ from pointline.research.pipeline_v2.plan import build_plan
 from pointline.research.pipeline_v2.runner import load_inputs
 from pointline.research.resample.per_event import register_per_event
 from pointline.research.spines import register_spine
+from pointline.research.spines import registry as spine_registry
 from pointline.research.spines.tick import TickBarBuilder
 
 GUIDE_COLUMNS = [
@@ -199,7 +200,6 @@ def test_reproducibility_gate_rejects_a_nondeterministic_operator(guide_request:
     )
 
 
-@register_spine
 class ForgetfulTickBuilder(TickBarBuilder):
     """A user spine that drops its running count at every chunk: fine in one pass, wrong when chunked."""
 
@@ -211,9 +211,13 @@ class ForgetfulTickBuilder(TickBarBuilder):
 
 def test_partition_safety_gate_catches_state_lost_at_midnight(guide_request: dict[str, Any]) -> None:
     assert pipeline(guide_request)["quality_gates"]["gate_results"]["partition_safety_check"]["passed"]
-    request = copy.deepcopy(guide_request)
-    request["spine"] = {"type": "forgetful_tick", "config": {"n_trades": 997}}
-    out = pipeline(request)
+    register_spine(ForgetfulTickBuilder)
+    try:
+        request = copy.deepcopy(guide_request)
+        request["spine"] = {"type": "forgetful_tick", "config": {"n_trades": 997}}
+        out = pipeline(request)
+    finally:
+        spine_registry._BUILDERS.pop("forgetful_tick")
     assert out["decision"]["status"] == "reject"
     assert "partition_safety_check" in out["quality_gates"]["failed_gates"]
 

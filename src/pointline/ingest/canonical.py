@@ -46,7 +46,17 @@ def value_pairs(parsed: Parsed) -> list[Pair]:
 
 def instruments_in(parsed: Parsed) -> list[tuple[str, str]]:
     """Distinct ``(exchange, symbol)`` of the file's rows, in first-seen order."""
-    pairs = parsed.frame.select("exchange", "symbol").drop_nulls().unique(maintain_order=True)
+    frame = parsed.frame
+    if frame.height == 0:
+        return []
+    # Most files hold one instrument: two vectorised comparisons instead of a hash-based unique.
+    first = frame.select(pl.col("exchange", "symbol").first()).row(0)
+    same = frame.select(
+        ((pl.col("exchange") == first[0]) & (pl.col("symbol") == first[1])).all(ignore_nulls=False)
+    ).item()
+    if same and None not in first:
+        return [(str(first[0]), str(first[1]))]
+    pairs = frame.select("exchange", "symbol").drop_nulls().unique(maintain_order=True)
     return [(str(e), str(s)) for e, s in pairs.iter_rows()]
 
 
@@ -57,13 +67,20 @@ def propose_symbols(
     is given, known ones (so a metadata change opens a version)."""
     out = []
     pairs = value_pairs(parsed)
-    for exchange, symbol in instruments_in(parsed):
+    found = instruments_in(parsed)
+    # One instrument and no row already known bad: every row profiles it, no filter (copy) needed.
+    whole = len(found) == 1 and parsed.frame["_reason"].null_count() == parsed.frame.height
+    for exchange, symbol in found:
         sid = symbol_id_for(exchange, symbol)
         has_meta = bool(metadata) and (exchange.lower(), symbol.lower()) in metadata  # type: ignore[operator]
         if sid in known and not has_meta:
             continue
-        rows = parsed.frame.filter(
-            (pl.col("exchange") == exchange) & (pl.col("symbol") == symbol) & pl.col("_reason").is_null()
+        rows = (
+            parsed.frame
+            if whole
+            else parsed.frame.filter(
+                (pl.col("exchange") == exchange) & (pl.col("symbol") == symbol) & pl.col("_reason").is_null()
+            )
         )
         if rows.height == 0:
             continue
@@ -123,7 +140,7 @@ def to_lake_rows(
     bad = checked.filter(pl.col("_reason").is_not_null()).select(
         "_row", "file_line_number", pl.col("_reason").alias("reason")
     )
-    good = checked.filter(pl.col("_reason").is_null())
+    good = checked.filter(pl.col("_reason").is_null()) if bad.height else checked
     if parsed.table == "book_snapshot_25":
         good = good.with_columns(_level_lists(pairs))
     good = good.with_columns(
@@ -136,18 +153,19 @@ def to_lake_rows(
 
 
 def _encode_group(group: pl.DataFrame, pairs: list[Pair], info: SymbolInfo | None) -> pl.DataFrame:
-    columns = []
-    for pair in pairs:
-        for text, name, exp in ((pair.px, pair.px_int, "price_exp"), (pair.qty, pair.qty_int, "qty_exp")):
-            if info is None:
+    if info is None:
+        columns = []
+        for pair in pairs:
+            for name in (pair.px_int, pair.qty_int):
                 columns += [
                     pl.lit(None, dtype=pl.Int64).alias(name),
                     pl.lit(None, dtype=pl.Utf8).alias(f"{name}_r"),
                 ]
-                continue
-            result = encoding.encode_series(group[text], getattr(info, exp))
-            columns += [result.values.alias(name), result.reasons.alias(f"{name}_r")]
-    return group.with_columns(columns)
+        return group.with_columns(columns)
+    specs = []
+    for pair in pairs:
+        specs += [(pair.px, pair.px_int, info.price_exp), (pair.qty, pair.qty_int, info.qty_exp)]
+    return encoding.encode_columns(group, specs)
 
 
 def _reason_expr(table: str, pairs: list[Pair]) -> pl.Expr:

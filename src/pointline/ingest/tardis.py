@@ -89,18 +89,29 @@ def _common(df: pl.DataFrame) -> tuple[list[pl.Expr], list[pl.Expr]]:
 
 def _trades(df: pl.DataFrame) -> Parsed:
     columns, reasons = _common(df)
-    token = pl.col("side").str.to_lowercase().fill_null("unknown")
-    side = token.replace_strict(_SIDES, default=None, return_dtype=pl.Int8)
+    side = _side_codes(df["side"])
     reasons.append(pl.when(side.is_null()).then(pl.lit(REASON_UNKNOWN_SIDE)))
     frame = df.select(
         *columns,
         pl.col("id").alias("trade_id"),
-        side.alias("side"),
+        pl.lit(side).alias("side"),
         pl.col("price").alias("px"),
         pl.col("amount").alias("qty"),
         pl.coalesce(reasons).alias("_reason"),
     )
     return Parsed(table="trades", frame=frame, source=df.drop("file_line_number"))
+
+
+def _side_codes(side: pl.Series) -> pl.Series:
+    """Int8 side codes (null for an unknown token). Exact lower-case tokens are mapped through an Enum
+    cast (cheap); only other spellings pay for lower-casing."""
+    codes = (
+        side.cast(pl.Enum(sorted(_SIDES, key=_SIDES.__getitem__)), strict=False).to_physical().cast(pl.Int8)
+    )
+    if codes.null_count() == side.null_count():
+        return codes.fill_null(_SIDES["unknown"])
+    token = side.str.to_lowercase().fill_null("unknown")
+    return token.replace_strict(_SIDES, default=None, return_dtype=pl.Int8)
 
 
 def _quotes(df: pl.DataFrame) -> Parsed:

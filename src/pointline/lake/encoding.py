@@ -79,37 +79,79 @@ def encode_series(text: pl.Series, exp: int) -> Encoded:
     if not 0 <= exp <= MAX_EXPONENT:
         raise ValueError(f"exponent must be in [0, {MAX_EXPONENT}], got {exp}")
     name = text.name
-    frame = _fast_encode(pl.DataFrame({"t": text.cast(pl.Utf8)}), exp)
-    needs_slow = frame.select(
-        pl.col("v").is_null() & pl.col("t").is_not_null() & (pl.col("t") != "") & pl.col("r").is_null()
-    ).to_series()
-    if needs_slow.any():
-        frame = _slow_encode(frame, needs_slow, exp)
-    return Encoded(values=frame["v"].alias(name), reasons=frame["r"].alias(name))
+    frame = encode_columns(pl.DataFrame({"t": text.cast(pl.Utf8)}), [("t", "v", exp)])
+    return Encoded(values=frame["v"].alias(name), reasons=frame["v_r"].alias(name))
 
 
-def _fast_encode(frame: pl.DataFrame, exp: int) -> pl.DataFrame:
-    """Add ``v`` (Int64) and ``r`` (reason) for plain decimals; other text gets ``v = null, r = null``
-    so the slow path can look at it. Intermediate columns are materialised once (no recomputation)."""
-    t = pl.col("t")
-    frame = frame.with_columns(
-        # Polars' string → Int64 cast accepts exactly an optional sign and ASCII digits; anything else
-        # (blanks, exponents, a second point, too many digits) comes out null and goes to the slow path.
-        t.str.replace(".", "", literal=True, n=1).cast(pl.Int64, strict=False).alias("_raw"),
-        (pl.lit(exp, dtype=pl.Int64) - t.str.len_bytes().cast(pl.Int64) + t.str.find(".", literal=True) + 1)
-        .fill_null(exp)
-        .alias("_up"),  # > 0: multiply by 10^_up; < 0: must divide exactly by 10^-_up
+def encode_columns(frame: pl.DataFrame, specs: list[tuple[str, str, int]]) -> pl.DataFrame:
+    """Encode several text columns of ``frame`` at once (Polars runs the columns in parallel).
+
+    Parameters
+    ----------
+    frame
+        Holds the Utf8 decimal columns.
+    specs
+        ``(text_column, out_name, exp)`` triples; each adds Int64 ``out_name`` and Utf8
+        ``{out_name}_r`` with exactly the values and reasons of :func:`encode_series`.
+
+    Returns
+    -------
+    ``frame`` with the encoded columns added.
+
+    Example
+    -------
+    >>> df = pl.DataFrame({"px": ["1.5"], "qty": ["2"]})
+    >>> encode_columns(df, [("px", "px_int", 1), ("qty", "qty_int", 0)]).row(0)
+    ('1.5', '2', 15, None, 2, None)
+    """
+    for _, _, exp in specs:
+        if not 0 <= exp <= MAX_EXPONENT:
+            raise ValueError(f"exponent must be in [0, {MAX_EXPONENT}], got {exp}")
+    staged = frame.select(
+        *[_raw_digits(pl.col(text)).alias(f"{out}__raw") for text, out, _ in specs],
+        *[_shift(pl.col(text), exp).alias(f"{out}__up") for text, out, exp in specs],
     )
-    raw, up = pl.col("_raw"), pl.col("_up")
-    if frame.select((up >= 0).all()).item():
-        # Common case: no value has more decimals than the exponent.
-        scale = pl.lit(10, dtype=pl.Int64).pow(up.clip(0, 18))
-        fits = (raw.cast(pl.Float64).abs() * scale.cast(pl.Float64)) < float(MAX_ABS_INT)
-        return frame.select(
-            "t",
-            pl.when(fits).then(raw * scale).alias("v"),
-            pl.when(raw.is_not_null() & ~fits).then(pl.lit(REASON_OVERFLOW)).alias("r"),
-        )
+    coarse = staged.select([(pl.col(f"{out}__up") >= 0).all().alias(out) for _, out, _ in specs]).row(0)
+    columns = []
+    for (_, out, _), plain in zip(specs, coarse, strict=True):
+        raw, up = pl.col(f"{out}__raw"), pl.col(f"{out}__up")
+        value, reason = _scale_up(raw, up) if plain else _scale_any(raw, up)
+        columns += [value.alias(out), reason.alias(f"{out}_r")]
+    encoded = staged.select(columns)
+    out_frame = frame.hstack(encoded.get_columns())
+    for text, out, exp in specs:
+        t, v, r = pl.col(text), pl.col(out), pl.col(f"{out}_r")
+        needs_slow = out_frame.select(v.is_null() & t.is_not_null() & (t != "") & r.is_null()).to_series()
+        if needs_slow.any():
+            slow = _slow_encode(
+                out_frame.select(t.cast(pl.Utf8).alias("t"), v.alias("v"), r.alias("r")), needs_slow, exp
+            )
+            out_frame = out_frame.with_columns(slow["v"].alias(out), slow["r"].alias(f"{out}_r"))
+    return out_frame
+
+
+def _raw_digits(t: pl.Expr) -> pl.Expr:
+    # Polars' string → Int64 cast accepts exactly an optional sign and ASCII digits; anything else
+    # (blanks, exponents, a second point, too many digits) comes out null and goes to the slow path.
+    return t.str.replace(".", "", literal=True, n=1).cast(pl.Int64, strict=False)
+
+
+def _shift(t: pl.Expr, exp: int) -> pl.Expr:
+    """Power of ten to apply to the digits: > 0 multiply by 10^up; < 0 must divide exactly by 10^-up."""
+    return (
+        pl.lit(exp, dtype=pl.Int64) - t.str.len_bytes().cast(pl.Int64) + t.str.find(".", literal=True) + 1
+    ).fill_null(exp)
+
+
+def _scale_up(raw: pl.Expr, up: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Value and reason when no value has more decimals than the exponent (the common case)."""
+    scale = pl.lit(10, dtype=pl.Int64).pow(up.clip(0, 18))
+    fits = (raw.cast(pl.Float64).abs() * scale.cast(pl.Float64)) < float(MAX_ABS_INT)
+    return pl.when(fits).then(raw * scale), pl.when(raw.is_not_null() & ~fits).then(pl.lit(REASON_OVERFLOW))
+
+
+def _scale_any(raw: pl.Expr, up: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Value and reason when some values carry more decimals than the exponent (maybe ``precision``)."""
     scale_up = pl.lit(10, dtype=pl.Int64).pow(up.clip(0, 18))
     scale_down = pl.lit(10, dtype=pl.Int64).pow((-up).clip(0, 18))
     too_many = (-up) > 18
@@ -132,7 +174,7 @@ def _fast_encode(frame: pl.DataFrame, exp: int) -> pl.DataFrame:
         .when((up < 0) & ~exact_down)
         .then(pl.lit(REASON_PRECISION))
     )
-    return frame.select("t", value.cast(pl.Int64).alias("v"), reason.alias("r"))
+    return value.cast(pl.Int64), reason
 
 
 def _slow_encode(frame: pl.DataFrame, mask: pl.Series, exp: int) -> pl.DataFrame:

@@ -7,14 +7,18 @@ A call to :func:`append` is one Delta commit: it lands whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, Schema, WriterProperties, write_deltalake
 from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from pointline.config import get_lake
 
@@ -53,6 +57,12 @@ def append(
     """Write ``df`` to ``table`` in a single Delta commit and return the new table version.
 
     ``overwrite=True`` replaces the whole table (used for small dimension tables).
+
+    Partitioned appends to a local lake (the event tables, millions of rows per file ingested) write
+    their Parquet files with Polars, whose writer is about twice as fast as delta-rs's, and commit them
+    with one Delta transaction carrying per-file statistics (so ``delete_where`` still prunes by
+    ``file_id``). Files written before the commit are invisible until it lands, exactly as with
+    ``write_deltalake``: a crash in between leaves only unreferenced files.
     """
     if not overwrite and df.height == 0:
         version = table_version(table, lake)
@@ -60,16 +70,108 @@ def append(
     uri = table_uri(table, lake)
     if "://" not in uri:
         Path(uri).mkdir(parents=True, exist_ok=True)
+    if (
+        not overwrite
+        and partition_by
+        and "://" not in uri
+        and _append_files(table, lake, df, list(partition_by))
+    ):
+        version = table_version(table, lake)
+        assert version is not None
+        return version
     write_deltalake(
         uri,
         df.to_arrow(),
         mode="overwrite" if overwrite else "append",
         partition_by=list(partition_by) if partition_by else None,
         schema_mode="overwrite" if overwrite else None,
+        writer_properties=WriterProperties(compression="SNAPPY"),
     )
     version = table_version(table, lake)
     assert version is not None
     return version
+
+
+#: Partition values the fast path writes as directory names as-is (no escaping needed).
+_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._-]+$")
+_STATS_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Date)
+
+
+def _append_files(
+    table: str, lake: str | os.PathLike[str] | None, df: pl.DataFrame, partition_by: list[str]
+) -> bool:
+    """Write ``df`` as Parquet files and commit them in one transaction; ``False`` (nothing written)
+    when the frame needs delta-rs's own writer: a schema different from the table's, null or
+    unusual partition values, or a partition column that is not Utf8 / Date."""
+    if any(c not in df.columns or df.schema[c] not in (pl.Utf8, pl.Date) for c in partition_by):
+        return False
+    if any(df[c].null_count() for c in partition_by):
+        return False
+    schema = Schema.from_arrow(df.head(0).to_arrow().schema)
+    uri = table_uri(table, lake)
+    existing = open_table(table, lake)
+    if existing is not None:
+        if existing.metadata().partition_columns != partition_by:
+            return False
+        if {f.name: f.type for f in existing.schema().fields} != {f.name: f.type for f in schema.fields}:
+            return False
+    single = df.select([(pl.col(c) == pl.col(c).first()).all() for c in partition_by]).row(0)
+    groups = [df] if all(single) else df.partition_by(partition_by, maintain_order=True)
+    planned = []
+    for group in groups:
+        values = {c: _partition_text(group[c][0]) for c in partition_by}
+        if not all(_PLAIN_VALUE.match(v) for v in values.values()):
+            return False
+        planned.append((values, group.drop(partition_by)))
+    actions = []
+    for values, data in planned:
+        folder = "/".join(f"{c}={v}" for c, v in values.items())
+        relative = f"{folder}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+        target = Path(uri) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data.write_parquet(target, compression="snappy", statistics=True)
+        stat = target.stat()
+        actions.append(
+            AddAction(
+                path=relative,
+                size=stat.st_size,
+                partition_values=values,
+                modification_time=int(stat.st_mtime * 1000),
+                data_change=True,
+                stats=_file_stats(data),
+            )
+        )
+    if existing is None:
+        create_table_with_add_actions(uri, schema, actions, mode="append", partition_by=partition_by)
+    else:
+        existing.create_write_transaction(actions, mode="append", schema=schema, partition_by=partition_by)
+    return True
+
+
+def _partition_text(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _file_stats(data: pl.DataFrame) -> str:
+    """Delta ``stats`` JSON of one file: row count, null counts, min/max of numeric and date columns
+    (what delta-rs uses to skip files in deletes and scans)."""
+    ranged = [c for c, t in data.schema.items() if t in _STATS_TYPES]
+    row = data.select(
+        *[pl.col(c).min().alias(f"min:{c}") for c in ranged],
+        *[pl.col(c).max().alias(f"max:{c}") for c in ranged],
+        *[pl.col(c).null_count().alias(f"null:{c}") for c in data.columns],
+    ).row(0, named=True)
+
+    def plain(value: object) -> object:
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    stats = {
+        "numRecords": data.height,
+        "minValues": {c: plain(row[f"min:{c}"]) for c in ranged if row[f"min:{c}"] is not None},
+        "maxValues": {c: plain(row[f"max:{c}"]) for c in ranged if row[f"max:{c}"] is not None},
+        "nullCount": {c: int(row[f"null:{c}"]) for c in data.columns},
+    }
+    return json.dumps(stats)
 
 
 def delete_where(table: str, predicate: str, *, lake: str | os.PathLike[str] | None = None) -> int:

@@ -91,4 +91,5 @@ def dates_between(start_us: int, end_us: int) -> list[dt.date]:
 
 def us_to_iso(ts_us: int) -> str:
     """ISO-8601 UTC text of a µs timestamp (for messages and reports)."""
-    return dt.datetime.fromtimestamp(ts_us / 1e6, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+    instant = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ts_us)
+    return instant.isoformat().replace("+00:00", "Z")

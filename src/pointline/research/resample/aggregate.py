@@ -20,6 +20,7 @@ import polars as pl
 
 from pointline.errors import PointlineError
 from pointline.lake.schema import EVENT_ORDER
+from pointline.research.resample.aggregations._order import sort_if_needed
 from pointline.research.resample.registry import (
     MODES,
     AggregationSpec,
@@ -119,13 +120,14 @@ def aggregate(bucketed: pl.DataFrame | pl.LazyFrame, config: AggregateConfig) ->
     _check_unique_outputs(resolved)
 
     order = [c for c in EVENT_ORDER if c in columns]
-    events = lazy.filter(pl.col("bar_index").is_not_null()).sort([*KEYS, *order], maintain_order=True)
+    events = lazy.filter(pl.col("bar_index").is_not_null())
     bar_cols = [c for c in BAR_COLUMNS if c in columns]
     exprs = [pl.col(c).first() for c in bar_cols]
     for r in resolved:
         if not isinstance(r.spec, KernelAggregationSpec):
             exprs.extend(_named(e, r.renames) for e in r.spec.impl(r.config))
-    frame = events.collect()
+    # Bucketed frames usually arrive in (symbol, bar, total order) already; skip the sort then.
+    frame = sort_if_needed(events.collect(), [*KEYS, *order])
     result = frame.group_by(list(KEYS), maintain_order=True).agg(exprs)
     result = _last_of_per_event(result, frame, exprs)
     result = _add_kernel_outputs(result, frame, resolved)

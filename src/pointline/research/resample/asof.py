@@ -97,15 +97,14 @@ def attach_asof(
             raise PointlineError("state has no 'symbol_id' column but the spine holds several symbols")
         lf = lf.with_columns(pl.lit(symbols[0] if symbols.len() else 0, pl.Int64).alias("symbol_id"))
     order = [c for c in ("file_id", "file_line_number") if c in names]
+    # Resolve which state row each bar sees on the keys alone, then gather only those rows: state
+    # frames can be wide (25-level book lists) and sorting them whole is the expensive part.
+    state = lf.with_row_index("_state_row").collect()
     right = (
-        lf.sort("symbol_id", "ts_local_us", *order)
+        state.select("_state_row", pl.col("symbol_id").cast(pl.Int64), "ts_local_us", *order)
+        .sort("symbol_id", "ts_local_us", *order)
         .unique(subset=["symbol_id", "ts_local_us"], keep="last", maintain_order=True)
-        .select(
-            pl.col("symbol_id").cast(pl.Int64),
-            pl.col("ts_local_us").cast(pl.Int64).alias("_state_ts"),
-            *[pl.col(c).alias(prefix + c) for c in columns],
-        )
-        .collect()
+        .select("symbol_id", pl.col("ts_local_us").cast(pl.Int64).alias("_state_ts"), "_state_row")
     )
     bars = spine.with_row_index("_bar_row").with_columns(pl.col("symbol_id").cast(pl.Int64))
     has_key = [c for c in ("close_file_id", "close_file_line_number") if c in spine.columns]
@@ -114,7 +113,6 @@ def attach_asof(
     else:
         closed_on_time = pl.lit(bool(strict))
     bars = bars.with_columns(closed_on_time.alias("_strict")).sort("symbol_id", "ts")
-    attached = right.columns[2:]
     results = []
     for strict_rows in (True, False):
         part = bars.filter(pl.col("_strict") == strict_rows)
@@ -134,14 +132,17 @@ def attach_asof(
         pl.concat(results)
         if results
         else bars.with_columns(
-            pl.lit(None, pl.Int64).alias("_state_ts"),
-            *[pl.lit(None, right.schema[c]).alias(c) for c in attached],
+            pl.lit(None, pl.Int64).alias("_state_ts"), pl.lit(None, pl.UInt32).alias("_state_row")
         )
     )
     age = pl.col("ts") - pl.col("_state_ts")
     usable = age.is_not_null() if tolerance_us is None else age <= tolerance_us
     joined = joined.with_columns(
-        *[pl.when(usable).then(pl.col(c)).alias(c) for c in attached],
+        pl.when(usable).then(pl.col("_state_row")).alias("_state_row"),
         pl.when(usable).then(age).alias(prefix + "state_age_us"),
-    )
-    return joined.sort("_bar_row").drop("_bar_row", "_strict", "_state_ts")
+    ).sort("_bar_row")
+    rows = joined.get_column("_state_row").cast(pl.UInt32)
+    gathered = state.select(pl.col(c).gather(rows).alias(prefix + c) for c in columns)
+    out = joined.drop("_bar_row", "_strict", "_state_ts", "_state_row")
+    age_col = out.get_column(prefix + "state_age_us")
+    return pl.concat([out.drop(prefix + "state_age_us"), gathered], how="horizontal").with_columns(age_col)

@@ -17,5 +17,7 @@ def sort_if_needed(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         step = pl.col(name).diff()
         in_order = (step > 0) | ((step == 0) & in_order)
     if frame.select(in_order.fill_null(True).all()).item():
-        return frame
+        # Mark the leading key sorted as ``sort`` would: Polars picks its group_by algorithm (and
+        # so float summation order) from that flag, and results must not depend on the input layout.
+        return frame.with_columns(pl.col(columns[0]).set_sorted())
     return frame.sort(columns, maintain_order=True)
