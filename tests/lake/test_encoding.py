@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pointline.lake.encoding import (
     choose_exponent,
+    decimal_profile,
     decimals_of_step,
     decode_expr,
     decode_list_expr,
@@ -18,6 +19,7 @@ from pointline.lake.encoding import (
     encode_columns,
     encode_series,
     encode_text,
+    parse_decimal,
     significant_decimals,
 )
 
@@ -140,3 +142,31 @@ def test_encoding_several_columns_at_once_matches_one_at_a_time(
         alone = encode_series(frame[text], exp)
         assert both[name].to_list() == alone.values.to_list()
         assert both[f"{name}_r"].to_list() == alone.reasons.to_list()
+
+
+def _reference_profile(texts: list[str | None]) -> tuple[int, int]:
+    """(significant decimals, integer digits) from Python decimals, value by value."""
+    decimals, digits = 0, 1
+    for text in texts:
+        value = parse_decimal(text) if text is not None else None
+        if value is None or value == 0:
+            continue
+        decimals = max(decimals, max(0, -value.normalize().as_tuple().exponent))
+        digits = max(digits, value.adjusted() + 1)
+    return decimals, digits
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            decimal_text,
+            st.none(),
+            st.sampled_from(["1e-05", "x", "", " 7", "+2.50", "0.000", "100.00", "-0.5", "00012.3400"]),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_decimal_profile_matches_decimal_arithmetic(texts: list[str | None]) -> None:
+    assert decimal_profile(pl.Series(texts, dtype=pl.Utf8)) == _reference_profile(texts)

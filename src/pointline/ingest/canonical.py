@@ -9,6 +9,7 @@ Good rows get ``symbol_id``, ``file_id``, ``date`` (UTC date of ``ts_local_us``)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -44,6 +45,17 @@ def value_pairs(parsed: Parsed) -> list[Pair]:
     ]
 
 
+def stage(parsed: Parsed) -> Parsed:
+    """Split every price/size text column into digits and decimals once (see
+    :func:`pointline.lake.encoding.stage_decimals`): profiling new instruments and encoding both
+    start from them. Idempotent."""
+    texts = [c for p in value_pairs(parsed) for c in (p.px, p.qty)]
+    todo = [c for c in texts if f"{c}{encoding.RAW_SUFFIX}" not in parsed.frame.columns]
+    if not todo:
+        return parsed
+    return dataclasses.replace(parsed, frame=encoding.stage_decimals(parsed.frame, todo))
+
+
 def instruments_in(parsed: Parsed) -> list[tuple[str, str]]:
     """Distinct ``(exchange, symbol)`` of the file's rows, in first-seen order."""
     frame = parsed.frame
@@ -66,6 +78,7 @@ def propose_symbols(
     """``dim_symbol`` candidates: new instruments (exponents from this file) and, when a symbols file
     is given, known ones (so a metadata change opens a version)."""
     out = []
+    parsed = stage(parsed)
     pairs = value_pairs(parsed)
     found = instruments_in(parsed)
     # One instrument and no row already known bad: every row profiles it, no filter (copy) needed.
@@ -84,8 +97,8 @@ def propose_symbols(
         )
         if rows.height == 0:
             continue
-        px = pl.concat([rows[p.px] for p in pairs])
-        qty = pl.concat([rows[p.qty] for p in pairs])
+        px = encoding.staged_profile(rows, [p.px for p in pairs])
+        qty = encoding.staged_profile(rows, [p.qty for p in pairs])
         first_ts = int(rows["ts_local_us"].min())  # type: ignore[arg-type]
         out.append(instruments.propose(exchange, symbol, px, qty, first_ts, metadata))
     return out
@@ -109,6 +122,7 @@ def to_lake_rows(
     ``_row`` (index into ``parsed.source``), ``file_line_number`` and ``reason``.
     """
     spec = event_table(parsed.table)
+    parsed = stage(parsed)
     frame = parsed.frame.with_row_index("_row")
     keys = pl.DataFrame(
         [(sid, i.exchange, i.symbol, i.price_exp, i.qty_exp) for sid, i in infos.items()],

@@ -122,8 +122,8 @@ def _split_pair(core: str) -> tuple[str | None, str | None]:
 def propose(
     exchange: str,
     symbol: str,
-    px_text: pl.Series,
-    qty_text: pl.Series,
+    px_profile: tuple[int, int],
+    qty_profile: tuple[int, int],
     first_ts_us: int,
     metadata: Metadata | None = None,
 ) -> SymbolInfo:
@@ -131,8 +131,9 @@ def propose(
 
     Parameters
     ----------
-    px_text, qty_text
-        Decimal text of every price / size of the instrument in the file (choose the exponents).
+    px_profile, qty_profile
+        ``(significant decimals, integer digits)`` of the instrument's prices / sizes in the file
+        (:func:`pointline.lake.encoding.staged_profile`); they choose the exponents.
     first_ts_us
         Earliest ``ts_local_us`` (µs) of the instrument in the file: start of validity.
     metadata
@@ -140,10 +141,7 @@ def propose(
     """
     names = infer_names(exchange, symbol)
     meta = dict((metadata or {}).get((exchange.lower(), symbol.lower()), {}))
-    (px_dec, px_digits), (qty_dec, qty_digits) = (
-        encoding.decimal_profile(px_text),
-        encoding.decimal_profile(qty_text),
-    )
+    (px_dec, px_digits), (qty_dec, qty_digits) = px_profile, qty_profile
     tick = _float(meta.get("tick_size"))
     lot = _float(meta.get("lot_size"))
     price_exp = encoding.choose_exponent(px_dec, px_digits, encoding.decimals_of_step(tick))

@@ -135,6 +135,7 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     except Exception as exc:  # a vendor file can break a parser in ways we cannot list; report, don't raise
         return _failed(context, base, fmt_name, f"{path.name}: cannot read ({type(exc).__name__}: {exc})")
 
+    parsed = canonical.stage(parsed)
     candidates = canonical.propose_symbols(parsed, set(context.current), context.metadata)
     if candidates:
         context.current.update(dim_symbol.upsert(candidates, lake=context.lake))

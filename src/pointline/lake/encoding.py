@@ -107,40 +107,80 @@ def encode_columns(frame: pl.DataFrame, specs: list[tuple[str, str, int]]) -> pl
     for _, _, exp in specs:
         if not 0 <= exp <= MAX_EXPONENT:
             raise ValueError(f"exponent must be in [0, {MAX_EXPONENT}], got {exp}")
-    staged = frame.select(
-        *[_raw_digits(pl.col(text)).alias(f"{out}__raw") for text, out, _ in specs],
-        *[_shift(pl.col(text), exp).alias(f"{out}__up") for text, out, exp in specs],
+    texts = list(dict.fromkeys(text for text, _, _ in specs))
+    missing = [t for t in texts if f"{t}{RAW_SUFFIX}" not in frame.columns]
+    staged = stage_decimals(frame.select(missing), missing) if missing else None
+
+    def part(text: str, suffix: str) -> pl.Series:
+        name = f"{text}{suffix}"
+        return staged[name] if staged is not None and name in staged.columns else frame[name]
+
+    work = pl.DataFrame(
+        [part(text, RAW_SUFFIX).alias(f"{out}__raw") for text, out, _ in specs]
+        + [(exp - part(text, DEC_SUFFIX)).alias(f"{out}__up") for text, out, exp in specs]
     )
-    coarse = staged.select([(pl.col(f"{out}__up") >= 0).all().alias(out) for _, out, _ in specs]).row(0)
+    coarse = work.select([(pl.col(f"{out}__up") >= 0).all().alias(out) for _, out, _ in specs]).row(0)
     columns = []
     for (_, out, _), plain in zip(specs, coarse, strict=True):
         raw, up = pl.col(f"{out}__raw"), pl.col(f"{out}__up")
         value, reason = _scale_up(raw, up) if plain else _scale_any(raw, up)
         columns += [value.alias(out), reason.alias(f"{out}_r")]
-    encoded = staged.select(columns)
-    out_frame = frame.hstack(encoded.get_columns())
-    for text, out, exp in specs:
+    out_frame = frame.hstack(work.select(columns).get_columns())
+    slow_needed = out_frame.select(
+        [
+            _needs_slow(pl.col(text), pl.col(out), pl.col(f"{out}_r")).any().alias(out)
+            for text, out, _ in specs
+        ]
+    ).row(0)
+    for (text, out, exp), needed in zip(specs, slow_needed, strict=True):
+        if not needed:
+            continue
         t, v, r = pl.col(text), pl.col(out), pl.col(f"{out}_r")
-        needs_slow = out_frame.select(v.is_null() & t.is_not_null() & (t != "") & r.is_null()).to_series()
-        if needs_slow.any():
-            slow = _slow_encode(
-                out_frame.select(t.cast(pl.Utf8).alias("t"), v.alias("v"), r.alias("r")), needs_slow, exp
-            )
-            out_frame = out_frame.with_columns(slow["v"].alias(out), slow["r"].alias(f"{out}_r"))
+        needs_slow = out_frame.select(_needs_slow(t, v, r)).to_series()
+        slow = _slow_encode(
+            out_frame.select(t.cast(pl.Utf8).alias("t"), v.alias("v"), r.alias("r")), needs_slow, exp
+        )
+        out_frame = out_frame.with_columns(slow["v"].alias(out), slow["r"].alias(f"{out}_r"))
     return out_frame
+
+
+#: Suffixes of the columns :func:`stage_decimals` adds (digits without the point; decimals written).
+RAW_SUFFIX = "__raw"
+DEC_SUFFIX = "__dec"
+
+
+def stage_decimals(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Add the parts both :func:`staged_profile` and :func:`encode_columns` start from.
+
+    For each text column ``c``: ``c__raw`` (Int64, the digits with the point removed; null when the
+    text is not a plain decimal, which then takes the slow path) and ``c__dec`` (Int64, digits after
+    the point as written, 0 without a point). Staging once lets ingestion profile a new instrument
+    and encode its values from one pass over the text.
+
+    Example
+    -------
+    >>> stage_decimals(pl.DataFrame({"px": ["12.50", "7", "1e-5"]}), ["px"]).row(0)
+    ('12.50', 1250, 2)
+    """
+    return frame.with_columns(
+        *[_raw_digits(pl.col(c)).alias(f"{c}{RAW_SUFFIX}") for c in columns],
+        *[
+            (pl.col(c).str.len_bytes().cast(pl.Int64) - pl.col(c).str.find(".", literal=True) - 1)
+            .fill_null(0)
+            .alias(f"{c}{DEC_SUFFIX}")
+            for c in columns
+        ],
+    )
+
+
+def _needs_slow(t: pl.Expr, v: pl.Expr, r: pl.Expr) -> pl.Expr:
+    return v.is_null() & t.is_not_null() & (t != "") & r.is_null()
 
 
 def _raw_digits(t: pl.Expr) -> pl.Expr:
     # Polars' string → Int64 cast accepts exactly an optional sign and ASCII digits; anything else
     # (blanks, exponents, a second point, too many digits) comes out null and goes to the slow path.
     return t.str.replace(".", "", literal=True, n=1).cast(pl.Int64, strict=False)
-
-
-def _shift(t: pl.Expr, exp: int) -> pl.Expr:
-    """Power of ten to apply to the digits: > 0 multiply by 10^up; < 0 must divide exactly by 10^-up."""
-    return (
-        pl.lit(exp, dtype=pl.Int64) - t.str.len_bytes().cast(pl.Int64) + t.str.find(".", literal=True) + 1
-    ).fill_null(exp)
 
 
 def _scale_up(raw: pl.Expr, up: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -243,33 +283,46 @@ def integer_digits(text: pl.Series) -> int:
 
 
 def decimal_profile(text: pl.Series) -> tuple[int, int]:
-    """``(significant decimals, integer digits)`` maxima over the parseable values of ``text``.
+    """``(significant decimals, integer digits)`` maxima over the parseable values of ``text``."""
+    frame = stage_decimals(pl.DataFrame({"t": text.cast(pl.Utf8)}), ["t"])
+    return staged_profile(frame, ["t"])
 
-    Computed on the distinct values (market data repeats prices and sizes a lot).
+
+def staged_profile(frame: pl.DataFrame, columns: list[str]) -> tuple[int, int]:
+    """``(significant decimals, integer digits)`` maxima over the parseable values of the text
+    ``columns`` of a frame staged by :func:`stage_decimals` (trailing zeros are not significant;
+    at least one integer digit).
+
+    Example
+    -------
+    >>> df = stage_decimals(pl.DataFrame({"a": ["9682.10", "0.132"], "b": ["1e-05", None]}), ["a", "b"])
+    >>> staged_profile(df, ["a", "b"])
+    (5, 4)
     """
-    t = pl.col("t")
-    distinct = pl.DataFrame({"t": text.cast(pl.Utf8).drop_nulls().unique()})
-    trimmed = pl.when(t.str.contains(".", literal=True)).then(t.str.strip_chars_end("0")).otherwise(t)
-    stats = distinct.with_columns(
-        t.str.replace(".", "", literal=True, n=1).cast(pl.Int64, strict=False).is_not_null().alias("plain"),
-        trimmed.str.strip_chars_start("+-0").alias("_core"),
-    ).with_columns(
-        (pl.col("_core").str.len_bytes() - pl.col("_core").str.find(".", literal=True) - 1)
-        .fill_null(0)
-        .alias("decimals"),
-        pl.col("_core")
-        .str.find(".", literal=True)
-        .fill_null(pl.col("_core").str.len_bytes())
-        .alias("int_digits"),
-    )
-    plain = stats.filter(pl.col("plain"))
-    decimals = int(plain["decimals"].max() or 0)  # type: ignore[arg-type]
-    digits = int(plain["int_digits"].max() or 1)  # type: ignore[arg-type]
-    for other in stats.filter(~pl.col("plain"))["t"].to_list():
-        value = parse_decimal(other)
-        if value is not None and value != 0:
-            decimals = max(decimals, _decimals_of(value))
-            digits = max(digits, value.adjusted() + 1)
+    decimals, digits = 0, 1
+    pow10 = pl.lit(10, dtype=pl.Int64)
+    for c in columns:
+        raw, dec = pl.col(f"{c}{RAW_SUFFIX}"), pl.col(f"{c}{DEC_SUFFIX}")
+        plain = raw.is_not_null() & (raw != 0)
+        top = frame.select(
+            dec.filter(plain).max().alias("dec"),
+            pl.when(dec > 18).then(0).otherwise(raw.abs() // pow10.pow(dec.clip(0, 18))).max().alias("int"),
+        ).row(0)
+        if top[1] is not None:
+            digits = max(digits, len(str(int(top[1]))))
+        # Largest d with a value whose last significant decimal is the d-th: usually the first try.
+        for d in range(int(top[0] or 0), decimals, -1):
+            k = dec - d + 1  # the value has >= d significant decimals iff raw is not a multiple of 10^k
+            hit = pl.when(k > 18).then(raw != 0).otherwise(raw % pow10.pow(k.clip(0, 18)) != 0)
+            if frame.select((plain & (dec >= d) & hit).any()).item():
+                decimals = d
+                break
+        others = frame.filter(pl.col(f"{c}{RAW_SUFFIX}").is_null() & pl.col(c).is_not_null())[c].unique()
+        for other in others.to_list():
+            value = parse_decimal(other)
+            if value is not None and value != 0:
+                decimals = max(decimals, _decimals_of(value))
+                digits = max(digits, value.adjusted() + 1)
     return decimals, max(1, digits)
 
 
