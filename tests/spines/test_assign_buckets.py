@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spine_reference import reference_assign
+from spine_trades import make_trades
 from test_spine_properties import END, configs, trade_lists
 
-from conftest import make_trades
 from pointline.errors import PointlineError
 from pointline.research.resample import assign_to_buckets
 from pointline.research.resample.assign import assign_with_stats

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from spine_trades import make_trades
 
-from conftest import make_trades
 from pointline.errors import PointlineError
 from pointline.research.spines import (
     ClockConfig,

@@ -8,8 +8,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spine_reference import reference_threshold_bars
+from spine_trades import make_trades
 
-from conftest import make_trades
 from pointline.research.spines import (
     ClockConfig,
     DollarBarConfig,

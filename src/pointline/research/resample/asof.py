@@ -17,6 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from pointline.errors import PointlineError
+from pointline.research.resample.aggregations._order import sort_if_needed
 
 Frame = pl.DataFrame | pl.LazyFrame
 
@@ -100,11 +101,16 @@ def attach_asof(
     # Resolve which state row each bar sees on the keys alone, then gather only those rows: state
     # frames can be wide (25-level book lists) and sorting them whole is the expensive part.
     state = lf.with_row_index("_state_row").collect()
-    right = (
-        state.select("_state_row", pl.col("symbol_id").cast(pl.Int64), "ts_local_us", *order)
-        .sort("symbol_id", "ts_local_us", *order)
-        .unique(subset=["symbol_id", "ts_local_us"], keep="last", maintain_order=True)
-        .select("symbol_id", pl.col("ts_local_us").cast(pl.Int64).alias("_state_ts"), "_state_row")
+    keys = sort_if_needed(
+        state.select("_state_row", pl.col("symbol_id").cast(pl.Int64), "ts_local_us", *order),
+        ["symbol_id", "ts_local_us", *order],
+    )
+    # Of rows sharing (symbol_id, ts_local_us), the last in the total order is the state at that time.
+    last_of_time = (pl.col("ts_local_us") != pl.col("ts_local_us").shift(-1)) | (
+        pl.col("symbol_id") != pl.col("symbol_id").shift(-1)
+    )
+    right = keys.filter(last_of_time.fill_null(True)).select(
+        "symbol_id", pl.col("ts_local_us").cast(pl.Int64).alias("_state_ts"), "_state_row"
     )
     bars = spine.with_row_index("_bar_row").with_columns(pl.col("symbol_id").cast(pl.Int64))
     has_key = [c for c in ("close_file_id", "close_file_line_number") if c in spine.columns]

@@ -163,10 +163,18 @@ def _assign(df: pl.DataFrame, spine: pl.DataFrame, ts_col: str) -> tuple[pl.Data
     bar_rows = first[rows]
     split = all(c in sp.columns for c in _SPLIT_COLUMNS) and ("qty" in columns or "qty_int" in columns)
     if not split:
-        out = df[rows].hstack(sp.select(BAR_COLUMNS)[bar_rows])
+        out = _take(df, rows).hstack(sp.select(BAR_COLUMNS)[bar_rows])
         return out.select(*_kept(out.columns, False)), stats
     out = _split_rows(df, sp, rows, bar_rows, last[rows], bkey, ekey, ts, bar_ts)
     return out.select(*_kept(out.columns, True)), stats
+
+
+def _take(df: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
+    """``df[rows]`` for sorted distinct ``rows``; a contiguous run (the usual case: only events
+    before the first bar or after the last are left out) is a zero-copy slice."""
+    if rows.size == 0 or rows[-1] - rows[0] + 1 == rows.size:
+        return df.slice(int(rows[0]) if rows.size else 0, int(rows.size))
+    return df[rows]
 
 
 def _kept(columns: list[str], split: bool) -> list[str]:
