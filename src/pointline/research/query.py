@@ -23,6 +23,7 @@ import polars as pl
 from pointline.errors import PointlineError
 from pointline.lake import dim_symbol, storage
 from pointline.lake.encoding import decode_expr, decode_list_expr
+from pointline.lake.order import sort_if_needed
 from pointline.lake.schema import EVENT_ORDER, EventTable, decoded_name, event_table
 from pointline.research.timeline import US_PER_DAY, TimeLike, dates_between, to_us
 
@@ -189,11 +190,11 @@ def _scan(
     lf = storage.scan_partitions(spec.name, lake=lake, exchange=info.exchange, dates=dates)
     if lf is None:
         lf = pl.LazyFrame(schema=spec.schema)
-    lf = (
-        lf.filter(pl.col("symbol_id") == info.symbol_id)
-        .filter((pl.col(ts_col) >= start_us) & (pl.col(ts_col) < end_us))
-        .sort(list(EVENT_ORDER))
+    lf = lf.filter(pl.col("symbol_id") == info.symbol_id).filter(
+        (pl.col(ts_col) >= start_us) & (pl.col(ts_col) < end_us)
     )
+    if lazy:
+        lf = lf.sort(list(EVENT_ORDER))
     if decoded:
         lf = lf.with_columns(decode_expressions(spec, info.price_exp, info.qty_exp))
     if columns is not None:
@@ -203,8 +204,12 @@ def _scan(
             raise PointlineError(
                 f"unknown column(s) {missing} for table {spec.name!r}; available: {', '.join(available)}"
             )
-        lf = lf.select(list(columns))
-    return lf if lazy else lf.collect()
+        lf = lf.select(list(dict.fromkeys([*columns, *(c for c in EVENT_ORDER if not lazy)])))
+    if lazy:
+        return lf
+    # Files are stored in total order, so a linear check usually saves the sort (most of a read).
+    frame = sort_if_needed(lf.collect(), list(EVENT_ORDER))
+    return frame.select(list(columns)) if columns is not None else frame
 
 
 def decode_expressions(spec: EventTable, price_exp: int, qty_exp: int) -> list[pl.Expr]:

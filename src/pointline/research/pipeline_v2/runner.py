@@ -24,6 +24,7 @@ import pointline
 from pointline.lake import dim_symbol, storage
 from pointline.research import query
 from pointline.research.labels import add_labels
+from pointline.research.pipeline_v2.columns import source_columns
 from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
 from pointline.research.pipeline_v2.engine import compute
 from pointline.research.pipeline_v2.gates import GateContext, requested_gates, run_gate
@@ -49,16 +50,29 @@ class SymbolRun:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def load_inputs(plan: Plan, lake: str | None = None) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]]]:
-    """Read every source of ``plan`` (decoded, total order) and describe what was read."""
+def load_inputs(
+    plan: Plan, lake: str | None = None, *, whole: bool = False
+) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]]]:
+    """Read every source of ``plan`` (decoded, total order) and describe what was read.
+
+    Only the columns the plan's operators reference are read (:mod:`.columns`) unless ``whole``.
+    """
     frames: dict[str, pl.DataFrame] = {}
     described = []
+    wanted = {} if whole else source_columns(plan)
     for name, source in plan.sources.items():
         is_state = source.table != "trades" or name != plan.primary
         start = plan.start_us - STATE_LOOKBACK_US if is_state else plan.start_us
         version = storage.table_version(source.table, lake)
         df = query.read_table(
-            source.table, source.exchange, source.symbol, start, plan.end_us, decoded=True, lake=lake
+            source.table,
+            source.exchange,
+            source.symbol,
+            start,
+            plan.end_us,
+            decoded=True,
+            columns=wanted.get(name),
+            lake=lake,
         )
         assert isinstance(df, pl.DataFrame)
         frames[name] = df
@@ -90,7 +104,14 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
     ).symbol_id
 
     t0 = time.perf_counter()
-    result = compute(plan, inputs, symbol_id=symbol_id)
+    whole = False
+    try:
+        result = compute(plan, inputs, symbol_id=symbol_id)
+    except pl.exceptions.ColumnNotFoundError:
+        # An operator read a column its expressions do not name (e.g. inside a UDF): read whole.
+        whole = True
+        inputs, described = load_inputs(plan, lake, whole=True)
+        result = compute(plan, inputs, symbol_id=symbol_id)
     timings["compute"] = time.perf_counter() - t0
     timings.update({f"compute.{k}": v for k, v in result.timings.items()})
 
@@ -99,7 +120,7 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
         symbol_id=symbol_id,
         inputs=inputs,
         result=result,
-        reload=lambda: load_inputs(plan, lake)[0],
+        reload=lambda: load_inputs(plan, lake, whole=whole)[0],
     )
     gates: dict[str, dict[str, Any]] = {}
     reasons: list[str] = []

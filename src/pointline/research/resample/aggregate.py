@@ -19,8 +19,8 @@ from typing import Any
 import polars as pl
 
 from pointline.errors import PointlineError
+from pointline.lake.order import sort_if_needed
 from pointline.lake.schema import EVENT_ORDER
-from pointline.research.resample.aggregations._order import sort_if_needed
 from pointline.research.resample.registry import (
     MODES,
     AggregationSpec,

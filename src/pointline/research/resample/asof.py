@@ -17,7 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from pointline.errors import PointlineError
-from pointline.research.resample.aggregations._order import sort_if_needed
+from pointline.lake.order import sort_if_needed
 
 Frame = pl.DataFrame | pl.LazyFrame
 
