@@ -57,6 +57,21 @@ def list_per_event() -> list[str]:
     return sorted(_PER_EVENT)
 
 
+def per_event_inputs(name: str, config: dict[str, Any]) -> set[str] | None:
+    """Columns a per-event feature reads (its declared inputs and its expression's roots), or
+    ``None`` when that cannot be known (unknown name, bad config, wildcard expression)."""
+    if name not in _PER_EVENT:
+        return None
+    fn, requires = _PER_EVENT[name]
+    try:
+        expr = fn(config or {})
+    except Exception:  # reported with context when the feature is applied
+        return None
+    if expr.meta.has_multiple_outputs() or expr.meta.is_regex_projection():
+        return None
+    return set(requires) | set(expr.meta.root_names())
+
+
 def apply_per_event(events: pl.DataFrame, ops: list[_Op]) -> pl.DataFrame:
     """Add the columns of ``ops`` (each with ``agg`` naming a per-event feature) to ``events``."""
     exprs = []
