@@ -39,3 +39,16 @@ def test_synth_command_rejects_negative_strength(tmp_path):
     )
     assert result.exit_code == 2
     assert "contrarian_strength" in result.output
+
+
+def test_synth_command_writes_only_the_requested_data_types(tmp_path):
+    out = tmp_path / "market"
+    result = CliRunner().invoke(
+        app,
+        [
+            "synth", "--out", str(out), "--days", "1", "--exchanges", "bybit", "--symbols", "BTCUSDT",
+            "--trades-per-day", "500", "--data-types", "trades",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == ["bybit_trades_2024-01-01_BTCUSDT.csv.gz"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pytest
+
+from pointline.errors import ValidationError
 from pointline.synth import SynthConfig, generate_market
 
 TINY = SynthConfig(
@@ -59,3 +62,17 @@ def test_efficient_price_is_continuous_across_midnight():
     end = day1.log_price_at([86_400.0])[0]
     start = day2.log_price_at([0.0])[0]
     assert abs(end - start) < 1e-9
+
+
+def test_data_types_choose_files_without_changing_the_market(tmp_path):
+    full = _contents(generate_market(tmp_path / "full", TINY))
+    trades_only = _contents(
+        generate_market(tmp_path / "trades", dataclasses.replace(TINY, data_types=("trades",)))
+    )
+    assert trades_only and all("_trades_" in name for name in trades_only)
+    assert trades_only == {k: v for k, v in full.items() if "_trades_" in k}
+
+
+def test_unknown_data_type_is_rejected_naming_the_field():
+    with pytest.raises(ValidationError, match="data_types"):
+        dataclasses.replace(TINY, data_types=("trades", "book_snapshot_5"))

@@ -38,6 +38,11 @@ def register(app: typer.Typer) -> None:
         book_interval_s: float = typer.Option(
             10.0, "--book-interval-s", help="Seconds between book_snapshot_25 rows."
         ),
+        data_types: str = typer.Option(
+            "trades,quotes,book_snapshot_25",
+            "--data-types",
+            help="Comma-separated files to write (trades, quotes, book_snapshot_25).",
+        ),
     ) -> None:
         """Generate a synthetic multi-exchange market (trades, quotes, 25-level books)."""
         from pointline.synth import SynthConfig, generate_market
@@ -59,6 +64,7 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 trades_per_day=trades_per_day,
                 book_interval_s=book_interval_s,
+                data_types=_split(data_types),
                 **kwargs,  # type: ignore[arg-type]
             )
             with console.status(f"generating {days} day(s) into {out}"):

@@ -22,6 +22,8 @@ US_PER_DAY = 86_400_000_000
 #: Trade ids of one exchange-symbol-day start at ``day_number * TRADE_ID_STRIDE``.
 TRADE_ID_STRIDE = 10_000_000
 MAX_TRADES_PER_DAY = 2_000_000
+#: Tardis data types the generator can write, in file-name order.
+DATA_TYPES = ("trades", "quotes", "book_snapshot_25")
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ class SynthConfig:
         Half-life (minutes) of the transient impact's mean reversion.
     permanent_impact:
         Permanent price impact per unit of flow factor, in units of the 5-minute volatility.
+    data_types:
+        Which files to write, a subset of :data:`DATA_TYPES`. The simulated market is the same
+        whatever is written (a trades-only run writes the very trade files of a full run).
     """
 
     start: dt.date = dt.date(2024, 1, 1)
@@ -118,6 +123,7 @@ class SynthConfig:
     lead_lag_ms: float = 300.0
     impact_half_life_min: float = 30.0
     permanent_impact: float = 0.25
+    data_types: tuple[str, ...] = DATA_TYPES
     # Internal knobs with documented defaults; rarely changed.
     flow_loading: float = 0.6
     venue_flow_loading: float = 0.3
@@ -154,6 +160,14 @@ class SynthConfig:
             problems.append(("impact_half_life_min", f"expected 0..1440, got {self.impact_half_life_min!r}"))
         if not 0 <= self.hawkes_branching < 0.95:
             problems.append(("hawkes_branching", f"expected 0 <= x < 0.95, got {self.hawkes_branching!r}"))
+        if (
+            not self.data_types
+            or len(set(self.data_types)) != len(self.data_types)
+            or not set(self.data_types) <= set(DATA_TYPES)
+        ):
+            problems.append(
+                ("data_types", f"expected distinct names among {DATA_TYPES}, got {self.data_types!r}")
+            )
         if not self.seasonality_contrast >= 1:
             problems.append(("seasonality_contrast", f"expected >= 1, got {self.seasonality_contrast!r}"))
         if problems:

@@ -123,66 +123,70 @@ def _write_venue_day(out_dir: Path, config: SynthConfig, vd: VenueDay, venue_ind
 
     paths = []
     name = tardis_file_name
-    exch, local = clocks(vd.trade_ms)
-    ids = dn * TRADE_ID_STRIDE + np.arange(vd.trade_ms.size, dtype=np.int64)
-    paths.append(
-        write_trades(
-            out_dir / name(vd.exchange, "trades", vd.day, vd.symbol),
-            vd.exchange,
-            vd.symbol,
-            exch,
-            local,
-            ids,
-            vd.is_buy,
-            vd.trade_px,
-            vd.trade_qty,
-            inst.price_exp,
-            inst.qty_exp,
+    if "trades" in config.data_types:
+        exch, local = clocks(vd.trade_ms)
+        ids = dn * TRADE_ID_STRIDE + np.arange(vd.trade_ms.size, dtype=np.int64)
+        paths.append(
+            write_trades(
+                out_dir / name(vd.exchange, "trades", vd.day, vd.symbol),
+                vd.exchange,
+                vd.symbol,
+                exch,
+                local,
+                ids,
+                vd.is_buy,
+                vd.trade_px,
+                vd.trade_qty,
+                inst.price_exp,
+                inst.qty_exp,
+            )
         )
-    )
     t = vd.touch
-    exch, local = clocks(t.ms)
-    paths.append(
-        write_quotes(
-            out_dir / name(vd.exchange, "quotes", vd.day, vd.symbol),
-            vd.exchange,
-            vd.symbol,
-            exch,
-            local,
-            t.bid_px,
-            t.bid_qty,
-            t.ask_px,
-            t.ask_qty,
-            inst.price_exp,
-            inst.qty_exp,
+    if "quotes" in config.data_types:
+        exch, local = clocks(t.ms)
+        paths.append(
+            write_quotes(
+                out_dir / name(vd.exchange, "quotes", vd.day, vd.symbol),
+                vd.exchange,
+                vd.symbol,
+                exch,
+                local,
+                t.bid_px,
+                t.bid_qty,
+                t.ask_px,
+                t.ask_qty,
+                inst.price_exp,
+                inst.qty_exp,
+            )
         )
-    )
-    book_rng = rng_for(config.seed, "book", vd.exchange, vd.symbol, dn)
-    levels = book_levels(book_rng, t, vd.snap_ms, inst)
-    exch, local = clocks(vd.snap_ms)
-    paths.append(
-        write_book_snapshots(
-            out_dir / name(vd.exchange, "book_snapshot_25", vd.day, vd.symbol),
-            vd.exchange,
-            vd.symbol,
-            exch,
-            local,
-            levels,
-            inst.price_exp,
-            inst.qty_exp,
+    if "book_snapshot_25" in config.data_types:
+        book_rng = rng_for(config.seed, "book", vd.exchange, vd.symbol, dn)
+        levels = book_levels(book_rng, t, vd.snap_ms, inst)
+        exch, local = clocks(vd.snap_ms)
+        paths.append(
+            write_book_snapshots(
+                out_dir / name(vd.exchange, "book_snapshot_25", vd.day, vd.symbol),
+                vd.exchange,
+                vd.symbol,
+                exch,
+                local,
+                levels,
+                inst.price_exp,
+                inst.qty_exp,
+            )
         )
-    )
     return paths
 
 
 def generate_market(out_dir: str | Path, config: SynthConfig | None = None) -> list[Path]:
     """Write a synthetic market as Tardis.dev CSV.gz files and return their paths, sorted.
 
-    One file per exchange × data type (``trades``, ``quotes``, ``book_snapshot_25``) × day × symbol,
-    named ``{exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}.csv.gz``. ``timestamp`` is the exchange
-    clock and ``local_timestamp`` the receive clock (µs since the epoch, local ≥ exchange); rows are
-    in ``local_timestamp`` order. A day's files depend only on ``(config.seed, exchange, symbol,
-    date)`` and the model parameters, not on which other days are generated.
+    One file per exchange × data type (``trades``, ``quotes``, ``book_snapshot_25``: those in
+    ``config.data_types``) × day × symbol, named ``{exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}.csv.gz``.
+    ``timestamp`` is the exchange clock and ``local_timestamp`` the receive clock (µs since the
+    epoch, local ≥ exchange); rows are in ``local_timestamp`` order. A day's files depend only on
+    ``(config.seed, exchange, symbol, date)`` and the model parameters, not on which other days are
+    generated.
 
     Parameters
     ----------
@@ -214,6 +218,6 @@ def generate_market(out_dir: str | Path, config: SynthConfig | None = None) -> l
         for day in config.dates:
             asset = asset_day(config, symbol, day)
             for j in range(len(config.exchanges)):
-                vd = simulate_venue_day(config, asset, j, symbol)
+                vd = simulate_venue_day(config, asset, j, symbol, "book_snapshot_25" in config.data_types)
                 paths.extend(_write_venue_day(out, config, vd, j))
     return sorted(paths)

@@ -69,6 +69,10 @@ def _analysis_section(a: Any, fee_bps: float) -> str:
     m = a.mode
     parts = [f'<h2 id="{m}">{"Clean (point-in-time)" if m == "clean" else "Notebook parity"} study</h2>']
     parts.append("<h3>Rank IC per horizon</h3>" + table(a.ic))
+    per_feature = a.feature_ic.select(
+        "feature", "horizon", "n", "ic", "p_nw", "ic_nonoverlap", "p_nonoverlap"
+    )
+    parts.append("<h3>Rank IC of each feature (before ranking and sign)</h3>" + table(per_feature))
     parts.append(f"<h3>Decile spreads (bps; fee {fee_bps:g} bps)</h3>" + table(a.decile_spreads))
     parts.append(figure(f"{m}_decile_bars", plots.decile_bars(a.decile_returns), "decile bars"))
     parts.append("<h3>Decile spread by volatility regime (bps)</h3>" + table(a.regime_spreads))

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from pointline.errors import PointlineError
 from pointline.research.composite import composite_signal
 from pointline.research.regime import vol_regime
 from pointline.research.returns import forward_returns, forward_returns_by_rows
@@ -75,6 +76,12 @@ def build_study_frame(
         merged = forward_returns_by_rows(merged, "close", cfg.horizons)
     else:
         merged = forward_returns(merged, "close", {k: v * interval for k, v in cfg.horizons.items()})
+    missing = [f for f in cfg.features if f not in merged.columns]
+    if missing:
+        raise PointlineError(
+            f"study config: features {missing} are not columns of the study frame; consensus columns are "
+            f"{[f'{f}_consensus' for f in cfg.consensus_features]}, venue columns end in {sfx}"
+        )
     return composite_signal(
         merged, cfg.features, window=cfg.rank_window, min_periods=cfg.min_periods, sign=float(cfg.sign)
     )

@@ -40,11 +40,16 @@ Progress = Callable[[str], None]
 
 @dataclass
 class Analysis:
-    """Every number of one run (clean or notebook-parity) of the study."""
+    """Every number of one run (clean or notebook-parity) of the study.
+
+    ``ic`` is the rank IC of the composite ``signal`` per horizon; ``feature_ic`` the same figures for
+    each signal feature on its own (``feature`` column first), before ranking and the sign.
+    """
 
     mode: str
     frame: pl.DataFrame
     ic: pl.DataFrame
+    feature_ic: pl.DataFrame
     decile_returns: pl.DataFrame
     decile_spreads: pl.DataFrame
     regime_spreads: pl.DataFrame
@@ -77,6 +82,7 @@ class StudyResult:
             out.update(
                 {
                     p + "ic": a.ic,
+                    p + "feature_ic": a.feature_ic,
                     p + "decile_returns": a.decile_returns,
                     p + "decile_spreads": a.decile_spreads,
                     p + "regime_spreads": a.regime_spreads,
@@ -161,6 +167,12 @@ def _analyse(
     horizons = _horizon_cols(cfg)
     progress(f"{mode}: rank IC, deciles, quality")
     ic = rank_ic(frame, "signal", horizons, cfg.horizons)
+    feature_ic = pl.concat(
+        [
+            rank_ic(frame, f, horizons, cfg.horizons).select(pl.lit(f).alias("feature"), pl.all())
+            for f in cfg.features
+        ]
+    )
     deciled = with_deciles(frame, "signal")
     dec_ret = decile_returns(deciled, horizons)
     dec_spread = decile_spreads(deciled, horizons, fee_bps=cfg.fee_bps, contrarian=cfg.contrarian)
@@ -223,6 +235,7 @@ def _analyse(
         mode=mode,
         frame=frame,
         ic=ic,
+        feature_ic=feature_ic,
         decile_returns=dec_ret,
         decile_spreads=dec_spread,
         regime_spreads=reg_spread,
@@ -266,7 +279,11 @@ def run_study(
     ...                 frames=synthetic_feature_frames(6000))  # doctest: +SKIP
     >>> res.clean.ic  # doctest: +SKIP
     """
-    cfg = config if isinstance(config, StudyConfig) else StudyConfig.from_dict(dict(config))
+    if isinstance(config, StudyConfig):
+        cfg = config
+        cfg.validate()
+    else:
+        cfg = StudyConfig.from_dict(dict(config))
     say = progress or (lambda _msg: None)
     parity_frames = frames
     if frames is None:
