@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -27,7 +27,7 @@ from pointline.research.labels import add_labels
 from pointline.research.pipeline_v2.columns import source_columns
 from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
 from pointline.research.pipeline_v2.engine import compute
-from pointline.research.pipeline_v2.gates import GateContext, requested_gates, run_gate
+from pointline.research.pipeline_v2.gates import GateContext, GateResult, requested_gates, run_gate
 from pointline.research.pipeline_v2.hashing import frame_hash, request_hash
 from pointline.research.pipeline_v2.metrics import compute_metrics
 from pointline.research.pipeline_v2.plan import Plan, build_plan, expand_symbols, symbols_of
@@ -35,6 +35,8 @@ from pointline.research.pipeline_v2.plan import Plan, build_plan, expand_symbols
 #: How far before the timeline start state sources (quotes, books) are read, so the first bars
 #: see the state in force when the timeline opens (µs).
 STATE_LOOKBACK_US = 3_600_000_000
+#: Gates run concurrently in this many threads (they only read the computed context).
+GATE_THREADS = 2
 
 
 @dataclass
@@ -124,10 +126,18 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
     )
     gates: dict[str, dict[str, Any]] = {}
     reasons: list[str] = []
-    for name in requested_gates(plan.constraints):
+    names = requested_gates(plan.constraints)
+
+    def timed_gate(name: str) -> tuple[GateResult, float]:
         t0 = time.perf_counter()
-        outcome = run_gate(name, ctx)
-        timings[f"gate.{name}"] = time.perf_counter() - t0
+        return run_gate(name, ctx), time.perf_counter() - t0
+
+    # Gates only read the context, so the recomputing ones overlap in threads (Polars, the Numba
+    # kernels and Delta reads release the GIL); outcomes are gathered in request order.
+    with ThreadPoolExecutor(max_workers=min(GATE_THREADS, max(1, len(names)))) as pool:
+        outcomes = list(pool.map(timed_gate, names))
+    for name, (outcome, seconds) in zip(names, outcomes, strict=True):
+        timings[f"gate.{name}"] = seconds
         gates[name] = outcome.as_dict()
         reasons.extend(outcome.reasons)
 
