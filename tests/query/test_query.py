@@ -112,3 +112,30 @@ def test_partitions_are_pruned_by_date(two_day_lake: Path) -> None:
     assert {v["date"] for v, _ in all_files} == {"2024-05-01", "2024-05-02"}
     assert {v["date"] for v, _ in day1} == {"2024-05-01"}
     assert storage.partition_files("trades", exchange="bybit") == []
+
+
+def test_any_window_returns_exactly_the_rows_inside_it(lake: Path, tmp_path: Path) -> None:
+    # One file per instrument-day, so Delta statistics prove some files need no row filter;
+    # every window, whole-day or not, must return exactly the rows in [start, end).
+    day1 = [("BTCUSDT", DAY1 + k * 3_600_000_000, "buy", f"600{k:02d}.5", "1") for k in range(24)]
+    day2 = [("BTCUSDT", DAY2 + k * 3_600_000_000, "sell", f"601{k:02d}.5", "2") for k in range(24)]
+    ingest(
+        [
+            _write_trades(tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv", day1),
+            _write_trades(tmp_path / "binance-futures_trades_2024-05-02_BTCUSDT.csv", day2),
+        ]
+    )
+    stamps = [r[1] for r in day1 + day2]
+    windows = [
+        (DAY1, DAY2),
+        (DAY1, DAY2 + 86_400_000_000),
+        (DAY1 - 1, DAY2 + 86_400_000_000 + 1),
+        (DAY1 + 1, DAY2),
+        (DAY1, DAY2 - 1),
+        (DAY1 + 5 * 3_600_000_000, DAY2 + 3 * 3_600_000_000 + 1),
+        (DAY2, DAY2 + 1),
+    ]
+    for start, end in windows:
+        got = query.trades("binance-futures", "BTCUSDT", start, end)
+        assert isinstance(got, pl.DataFrame)
+        assert got["ts_local_us"].to_list() == [t for t in stamps if start <= t < end], (start, end)

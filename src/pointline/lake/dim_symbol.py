@@ -21,6 +21,7 @@ import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import polars as pl
 
@@ -116,13 +117,32 @@ def read_dim_symbol(lake: LakeArg = None, current_only: bool = True) -> pl.DataF
     -------
     >>> read_dim_symbol().select("exchange", "symbol", "price_exp")  # doctest: +SKIP
     """
-    df = storage.read_all(TABLE, lake=lake)
+    df = _read_cached(lake)
     if df is None:
         return pl.DataFrame(schema=SCHEMA)
-    df = df.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
     if current_only:
         df = df.filter(pl.col("is_current"))
     return df.sort("exchange", "symbol", "valid_from_us")
+
+
+#: ``(table uri, newest Delta log entry)`` → table, for local lakes. Every query resolves its
+#: symbol; re-reading the Delta table each time cost more than reading a day of trades' keys.
+_CACHE: dict[str, tuple[str, pl.DataFrame]] = {}
+
+
+def _read_cached(lake: LakeArg) -> pl.DataFrame | None:
+    uri = storage.table_uri(TABLE, lake)
+    log = Path(uri) / "_delta_log"
+    stamp = max(os.listdir(log), default="") if "://" not in uri and log.is_dir() else None
+    if stamp is not None and uri in _CACHE and _CACHE[uri][0] == stamp:
+        return _CACHE[uri][1]
+    df = storage.read_all(TABLE, lake=lake)
+    if df is None:
+        return None
+    df = df.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
+    if stamp:  # a commit always adds a newer log entry, which changes the stamp
+        _CACHE[uri] = (stamp, df)
+    return df
 
 
 def resolve(exchange: str, symbol: str, lake: LakeArg = None) -> SymbolInfo:

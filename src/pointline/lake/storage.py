@@ -11,8 +11,10 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -191,6 +193,50 @@ def read_all(table: str, *, lake: str | os.PathLike[str] | None = None) -> pl.Da
     return pl.from_arrow(dt_.to_pyarrow_table())  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class DataFile:
+    """One data file of a partitioned table: partition values, absolute uri, and the per-column
+    ``min`` / ``max`` statistics recorded in the Delta log (absent when not recorded)."""
+
+    values: dict[str, str | None]
+    uri: str
+    mins: dict[str, Any]
+    maxs: dict[str, Any]
+
+
+def data_files(
+    table: str,
+    *,
+    lake: str | os.PathLike[str] | None = None,
+    exchange: str | None = None,
+    dates: Iterable[dt.date] | None = None,
+) -> list[DataFile]:
+    """Data files of ``table`` pruned by exchange and date, in (exchange, date, path) order."""
+    dt_ = open_table(table, lake)
+    if dt_ is None:
+        return []
+    wanted_dates = None if dates is None else {d.isoformat() for d in dates}
+    actions = dt_.get_add_actions(flatten=True)
+    actions = pa.table(actions) if not isinstance(actions, pa.Table) else actions
+    names = actions.column_names
+    rows = actions.select([n for n in names if n == "path" or n.startswith(("partition.", "min.", "max."))])
+    root = dt_.table_uri.rstrip("/")
+    out: list[DataFile] = []
+    for row in rows.to_pylist():
+        day = row.get("partition.date")
+        day_text = day.isoformat() if isinstance(day, dt.date) else (None if day is None else str(day))
+        ex = row.get("partition.exchange")
+        if exchange is not None and ex != exchange:
+            continue
+        if wanted_dates is not None and day_text not in wanted_dates:
+            continue
+        mins = {k[4:]: v for k, v in row.items() if k.startswith("min.") and v is not None}
+        maxs = {k[4:]: v for k, v in row.items() if k.startswith("max.") and v is not None}
+        out.append(DataFile({"exchange": ex, "date": day_text}, _join(root, row["path"]), mins, maxs))
+    out.sort(key=lambda f: (f.values["exchange"] or "", f.values["date"] or "", f.uri))
+    return out
+
+
 def partition_files(
     table: str,
     *,
@@ -202,26 +248,7 @@ def partition_files(
 
     Returns ``[(partition_values, absolute_uri), ...]`` in (exchange, date, path) order.
     """
-    dt_ = open_table(table, lake)
-    if dt_ is None:
-        return []
-    wanted_dates = None if dates is None else {d.isoformat() for d in dates}
-    actions = dt_.get_add_actions(flatten=True)
-    actions = pa.table(actions) if not isinstance(actions, pa.Table) else actions
-    paths = actions.column("path").to_pylist()
-    exchanges = actions.column("partition.exchange").to_pylist()
-    day_values = actions.column("partition.date").to_pylist()
-    root = dt_.table_uri.rstrip("/")
-    out: list[tuple[dict[str, str | None], str]] = []
-    for path, ex, day in zip(paths, exchanges, day_values, strict=True):
-        day_text = day.isoformat() if isinstance(day, dt.date) else (None if day is None else str(day))
-        if exchange is not None and ex != exchange:
-            continue
-        if wanted_dates is not None and day_text not in wanted_dates:
-            continue
-        out.append(({"exchange": ex, "date": day_text}, _join(root, path)))
-    out.sort(key=lambda item: (item[0]["exchange"] or "", item[0]["date"] or "", item[1]))
-    return out
+    return [(f.values, f.uri) for f in data_files(table, lake=lake, exchange=exchange, dates=dates)]
 
 
 def scan_partitions(
@@ -231,22 +258,28 @@ def scan_partitions(
     exchange: str | None = None,
     dates: Iterable[dt.date] | None = None,
     columns: Sequence[str] | None = None,
+    row_filter: pl.Expr | None = None,
+    filter_needed: Callable[[DataFile], bool] | None = None,
 ) -> pl.LazyFrame | None:
     """Lazily scan the pruned partitions of an event table (``None`` when nothing matches).
 
     Partition columns (``exchange``, ``date``) are not stored in Delta data files; they are
-    re-attached from the partition values here.
+    re-attached from the partition values here. ``row_filter`` is applied to each partition whose
+    files ``filter_needed`` says may hold rows it drops (every partition when not given): a file
+    whose statistics prove every row passes is read without evaluating the filter.
     """
-    files = partition_files(table, lake=lake, exchange=exchange, dates=dates)
+    files = data_files(table, lake=lake, exchange=exchange, dates=dates)
     if not files:
         return None
-    groups: dict[tuple[str | None, str | None], list[str]] = {}
-    for values, uri in files:
-        groups.setdefault((values["exchange"], values["date"]), []).append(uri)
+    groups: dict[tuple[str | None, str | None], list[DataFile]] = {}
+    for f in files:
+        groups.setdefault((f.values["exchange"], f.values["date"]), []).append(f)
     frames = []
     file_columns = None if columns is None else [c for c in columns if c not in ("exchange", "date")]
-    for (ex, day), uris in groups.items():
-        lf = pl.scan_parquet(uris)
+    for (ex, day), group in groups.items():
+        lf = pl.scan_parquet([f.uri for f in group])
+        if row_filter is not None and (filter_needed is None or any(filter_needed(f) for f in group)):
+            lf = lf.filter(row_filter)
         if file_columns is not None:
             lf = lf.select(file_columns)
         extra = []

@@ -187,12 +187,26 @@ def _scan(
     # of midnight, so widen by a day when filtering on it.
     slack = 0 if ts_col == "ts_local_us" else US_PER_DAY
     dates = dates_between(start_us - slack, end_us + slack)
-    lf = storage.scan_partitions(spec.name, lake=lake, exchange=info.exchange, dates=dates)
-    if lf is None:
-        lf = pl.LazyFrame(schema=spec.schema)
-    lf = lf.filter(pl.col("symbol_id") == info.symbol_id).filter(
-        (pl.col(ts_col) >= start_us) & (pl.col(ts_col) < end_us)
+    keep = (pl.col("symbol_id") == info.symbol_id) & (pl.col(ts_col) >= start_us) & (pl.col(ts_col) < end_us)
+
+    def filter_needed(f: storage.DataFile) -> bool:
+        # The Delta log's statistics often prove a whole file is this symbol inside the range.
+        sid_lo, sid_hi = f.mins.get("symbol_id"), f.maxs.get("symbol_id")
+        ts_lo, ts_hi = f.mins.get(ts_col), f.maxs.get(ts_col)
+        if None in (sid_lo, sid_hi, ts_lo, ts_hi):
+            return True
+        return not (sid_lo == sid_hi == info.symbol_id and ts_lo >= start_us and ts_hi < end_us)
+
+    lf = storage.scan_partitions(
+        spec.name,
+        lake=lake,
+        exchange=info.exchange,
+        dates=dates,
+        row_filter=keep,
+        filter_needed=filter_needed,
     )
+    if lf is None:
+        lf = pl.LazyFrame(schema=spec.schema).filter(keep)
     if lazy:
         lf = lf.sort(list(EVENT_ORDER))
     if decoded:
