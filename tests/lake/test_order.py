@@ -1,0 +1,22 @@
+"""The order check that lets queries and aggregations skip sorting agrees with an actual sort."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pointline.lake.order import is_sorted_by, sort_if_needed
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 3), st.integers(-2, 2), st.integers(0, 2)), max_size=30),
+    n_keys=st.integers(1, 3),
+)
+def test_order_check_agrees_with_sorting(rows: list[tuple[int, int, int]], n_keys: int) -> None:
+    frame = pl.DataFrame(rows, schema={"a": pl.Int64, "b": pl.Int32, "c": pl.Date}, orient="row")
+    keys = ["a", "b", "c"][:n_keys]
+    expected = frame.sort(keys, maintain_order=True)
+    assert is_sorted_by(frame, keys) == frame.equals(expected)
+    assert sort_if_needed(frame, keys).equals(expected)
