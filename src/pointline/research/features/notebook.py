@@ -6,15 +6,19 @@ same formulas, NumPy rounding) with a Numba kernel, or labels the same buckets p
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+from numba import njit
 
 from pointline.errors import PointlineError
 from pointline.lake.schema import EVENT_ORDER
-from pointline.research.resample.aggregations._order import sort_if_needed
+from pointline.research.event_order import descends_at
 from pointline.research.resample.aggregations.notebook import (
+    FEATURES,
     NOTEBOOK_COLUMNS,
     REQUIRED_COLUMNS,
-    microstructure_features,
+    feature_frame,
+    feature_values,
 )
 
 
@@ -79,28 +83,37 @@ def notebook_features(
             f"notebook_features needs decoded trades with columns {REQUIRED_COLUMNS}; missing {missing} "
             "(use query.trades(..., decoded=True))"
         )
-    order = [c for c in EVENT_ORDER if c in columns]
-    keep = [*REQUIRED_COLUMNS, *[c for c in ("file_id", "file_line_number", "symbol_id") if c in columns]]
-    frame = sort_if_needed(lazy.select(keep).collect(), order)
-    if "symbol_id" in frame.columns and frame["symbol_id"].n_unique() > 1:
+    keep = [*REQUIRED_COLUMNS, *[c for c in (*EVENT_ORDER[1:], "symbol_id") if c in columns]]
+    frame = trades.select(keep) if isinstance(trades, pl.DataFrame) else lazy.select(keep).collect()
+    in_order, one_symbol, starts, buckets = _scan(frame, interval_us)
+    if not in_order:
+        frame = frame.sort([c for c in EVENT_ORDER if c in frame.columns], maintain_order=True)
+        in_order, one_symbol, starts, buckets = _scan(frame, interval_us)
+    if not one_symbol:
+        sids = frame["symbol_id"].unique().sort(nulls_last=True).to_list()
         raise PointlineError(
-            "notebook_features takes the trades of ONE symbol; got symbol_ids "
-            f"{sorted(frame['symbol_id'].unique().to_list())[:5]} — call it once per symbol"
+            f"notebook_features takes the trades of ONE symbol; got symbol_ids {sids[:5]} — call it once per symbol"
         )
-    frame = frame.with_columns(((pl.col("ts_local_us") // interval_us) * interval_us).alias("bucket"))
-    feats = microstructure_features(frame, ["bucket"], contract_size=contract_size, is_inverse=is_inverse)
+    values = feature_values(frame, starts, contract_size=contract_size, is_inverse=is_inverse)
+    counts = np.diff(starts)
     if notebook_compatible:
-        return feats.filter(pl.col("trade_count") >= 2).select(
-            pl.col("bucket").alias("timestamp_us"), *NOTEBOOK_COLUMNS
+        # The notebook drops buckets with fewer than 2 trades.
+        full = counts >= 2
+        return pl.DataFrame(
+            {
+                "timestamp_us": buckets[full],
+                **{name: values[j][full] for j, name in enumerate(FEATURES)},
+                "trade_count": counts[full],
+            }
         )
+    feats = feature_frame(values, counts).insert_column(0, pl.Series("bucket_start", buckets))
     if feats.height == 0:
         grid = pl.DataFrame({"bucket_start": []}, schema={"bucket_start": pl.Int64})
     else:
-        first, last = feats["bucket"][0], feats["bucket"][-1]
         grid = pl.DataFrame(
-            {"bucket_start": pl.int_range(first, last + interval_us, interval_us, eager=True)}
+            {"bucket_start": pl.int_range(buckets[0], buckets[-1] + interval_us, interval_us, eager=True)}
         )
-    out = grid.join(feats.rename({"bucket": "bucket_start"}), on="bucket_start", how="left")
+    out = grid.join(feats, on="bucket_start", how="left")
     return out.select(
         "bucket_start",
         (pl.col("bucket_start") + interval_us).alias("bucket_end"),
@@ -108,3 +121,52 @@ def notebook_features(
         *(c for c in NOTEBOOK_COLUMNS if c != "trade_count"),
         pl.col("trade_count").fill_null(0),
     ).sort("bucket_start")
+
+
+def _scan(frame: pl.DataFrame, interval_us: int) -> tuple[bool, bool, np.ndarray, np.ndarray]:
+    # One pass over the keys: total order, a single symbol, and the bucket runs.
+    ts = frame["ts_local_us"].cast(pl.Int64).to_numpy()
+    fid, line = (
+        frame[c].fill_null(0).to_numpy() if c in frame.columns else np.zeros_like(ts) for c in EVENT_ORDER[1:]
+    )
+    sid = frame["symbol_id"] if "symbol_id" in frame.columns else pl.Series([], dtype=pl.Int64)
+    mixed = 0 < sid.null_count() < sid.len()  # symbols and nulls: never one symbol
+    if sid.null_count():
+        sid = pl.Series([], dtype=pl.Int64)  # an empty column is not checked
+    in_order, one_symbol, starts, buckets = _scan_keys(
+        ts, fid, line, sid.cast(pl.Int64).to_numpy(), interval_us
+    )
+    return in_order, one_symbol and not mixed, starts, buckets
+
+
+@njit(cache=True, nogil=True)
+def _scan_keys(
+    ts: np.ndarray, fid: np.ndarray, line: np.ndarray, sid: np.ndarray, interval_us: int
+) -> tuple[bool, bool, np.ndarray, np.ndarray]:
+    # Returns (in total order, one symbol, run offsets, bucket starts): the runs of ``ts`` in the
+    # same bucket floor(ts / interval) * interval, one comparison per trade and a division per
+    # bucket. Runs are only meaningful when the rows are in order; an empty ``sid`` is not checked.
+    n = ts.shape[0]
+    starts = np.empty(n + 1, dtype=np.int64)
+    labels = np.empty(n, dtype=np.int64)
+    starts[0] = 0
+    if n == 0:
+        return True, True, starts[:1].copy(), labels[:0].copy()
+    # The checks have no branches and vectorise; the bucket walk is a separate scalar loop.
+    out_of_order = False
+    for i in range(1, n):
+        out_of_order |= descends_at(ts, fid, line, i)
+    other_symbol = False
+    for i in range(1, sid.shape[0]):
+        other_symbol |= sid[i] != sid[0]
+    g = 0
+    labels[0] = (ts[0] // interval_us) * interval_us
+    end = labels[0] + interval_us
+    for i in range(1, n):
+        if ts[i] >= end:
+            g += 1
+            starts[g] = i
+            labels[g] = (ts[i] // interval_us) * interval_us
+            end = labels[g] + interval_us
+    starts[g + 1] = n
+    return not out_of_order, not other_symbol, starts[: g + 2].copy(), labels[: g + 1].copy()

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from pointline.errors import PointlineError
+from pointline.research.event_order import is_total_order
 
 Frame = pl.DataFrame | pl.LazyFrame
 LakeArg = str | os.PathLike[str] | None
@@ -220,16 +221,8 @@ def sort_events(events: Frame) -> pl.DataFrame:
 def _is_sorted(df: pl.DataFrame, keys: list[str]) -> bool:
     if df.height < 2:
         return True
-    ts, fid, line = (df[c].to_numpy() for c in keys)
-    dt = np.diff(ts)
-    if (dt < 0).any():
-        return False
-    tie = dt == 0
-    if not tie.any():
-        return True
-    df_ = np.diff(fid.astype(np.int64))[tie]
-    dl = np.diff(line.astype(np.int64))[tie]
-    return bool(((df_ > 0) | ((df_ == 0) & (dl >= 0))).all())
+    ts, fid, line = (df[c].fill_null(0).to_numpy() for c in keys)
+    return bool(is_total_order(ts, fid, line))
 
 
 def event_keys(df: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -275,8 +268,8 @@ def spine_frame(
     """Assemble a spine frame from column arrays (``has_close`` False → null close key)."""
     n = bar_index.shape[0]
     if close_file_id is None or close_line is None or has_close is None:
-        fid = pl.Series("close_file_id", [None] * n, pl.Int32)
-        line = pl.Series("close_file_line_number", [None] * n, pl.Int32)
+        fid = pl.repeat(None, n, dtype=pl.Int32, eager=True).alias("close_file_id")
+        line = pl.repeat(None, n, dtype=pl.Int32, eager=True).alias("close_file_line_number")
     else:
         mask = pl.Series(~has_close)
         fid = pl.Series("close_file_id", close_file_id, pl.Int32).scatter(mask.arg_true(), None)

@@ -31,6 +31,7 @@ from pointline.research.spines.base import (
     sort_events,
     spine_frame,
 )
+from pointline.research.spines.kernels import occupied_intervals
 from pointline.research.spines.registry import register_spine
 
 _STEP = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|m|min|h|d)\s*$")
@@ -140,22 +141,21 @@ class ClockBuilder(SpineBuilder):
         ts, fid, line = event_keys(df)
         check_chunk_order(state, ts, fid, line)
         step = state.config.resolved_step_us
-        k_ev = (ts - state.anchor_ts_us) // step
-        k_ev = k_ev[k_ev >= state.bar_index]
-        if k_ev.shape[0] == 0:
+        k_occupied, n_in_last = occupied_intervals(ts, state.anchor_ts_us, step, state.bar_index)
+        if k_occupied.shape[0] == 0:
             return empty_spine(), state.replace(last_key=last_key(ts, fid, line, state.last_key))
-        k_last = int(k_ev[-1])
+        k_last = int(k_occupied[-1])
         if state.config.emit_empty:
             ks = np.arange(state.bar_index, k_last, dtype=np.int64)
         else:
-            occupied = np.unique(k_ev[k_ev < k_last])
+            occupied = k_occupied[:-1]
             if state.n_events > 0 and (occupied.shape[0] == 0 or occupied[0] != state.bar_index):
                 occupied = (
                     np.concatenate([[state.bar_index], occupied]) if state.bar_index < k_last else occupied
                 )
             ks = occupied.astype(np.int64)
         bars = self._bars(state, ks, True)
-        in_last = int((k_ev == k_last).sum()) + (state.n_events if k_last == state.bar_index else 0)
+        in_last = int(n_in_last) + (state.n_events if k_last == state.bar_index else 0)
         return bars, state.replace(
             bar_index=k_last,
             open_ts_us=state.anchor_ts_us + k_last * step,

@@ -20,6 +20,9 @@ A run ``j`` is described by:
 The kernels are generic over the measure dtype: ``int64`` for exact sums (trade counts,
 ``qty_int``) and ``float64`` (notional); ``tol`` is 0 for integers and a tiny relative slack for
 floats so that e.g. a thousand trades of 0.1 close a 100.0 bar.
+
+Clock bars need no running total, only the intervals that hold events (``occupied_intervals``),
+found with one comparison per event instead of a division and a sort.
 """
 
 from __future__ import annotations
@@ -56,25 +59,44 @@ def threshold_runs(ts, measure, threshold, tol, max_time_us, split, open_ts, run
         run arrays trimmed to the number of runs and the state of the bar left open.
     """
     n = ts.shape[0]
-    cap = 2 * n + 1
-    run_idx = np.empty(cap, np.int64)
-    run_ts = np.empty(cap, np.int64)
-    run_count = np.empty(cap, np.int64)
-    run_step = np.empty(cap, np.int64)
-    run_first = np.zeros(cap, measure.dtype)
-    run_carry = np.zeros(cap, measure.dtype)
+    # Runs are few (about one per bar), so capacity starts small and doubles when needed: sizing
+    # for the worst case (two runs per event) would allocate and fault in ~100 bytes per event.
+    ints = np.empty((4, 4096), np.int64)  # run_idx, run_ts, run_count, run_step
+    vals = np.empty((2, 4096), measure.dtype)  # run_first, run_carry
+    k = 0
+    i = 0
+    while i < n:
+        if ints.shape[1] - k < 2:
+            ints, vals = _grow(ints, vals, k)
+        # One event adds at most two runs (a time run, an event run), so this stretch fits.
+        stop = min(n, i + (ints.shape[1] - k) // 2)
+        k, open_ts, running = _fold(
+            ts, measure, threshold, tol, max_time_us, split, open_ts, running, i, stop, ints, vals, k
+        )
+        i = stop
+    return (
+        ints[0, :k],
+        ints[1, :k],
+        ints[2, :k],
+        ints[3, :k],
+        vals[0, :k],
+        vals[1, :k],
+        open_ts,
+        running,
+    )
+
+
+@njit(cache=True)
+def _fold(ts, measure, threshold, tol, max_time_us, split, open_ts, running, lo, hi, ints, vals, k):  # type: ignore[no-untyped-def]
+    # Events [lo, hi) into runs from index k; returns (k, open_ts, running) after them.
     zero = threshold - threshold
     close_at = threshold - tol
-    k = 0
-    for i in range(n):
+    for i in range(lo, hi):
         t = ts[i]
         if max_time_us > 0 and t >= open_ts + max_time_us:
             # An event exactly at the deadline belongs to the next bar, hence ">=".
             r = (t - open_ts) // max_time_us
-            run_idx[k] = -1
-            run_ts[k] = open_ts + max_time_us
-            run_count[k] = r
-            run_step[k] = max_time_us
+            _put(ints, vals, k, -1, open_ts + max_time_us, r, max_time_us, zero, zero)
             k += 1
             open_ts += r * max_time_us
             running = zero
@@ -83,12 +105,8 @@ def threshold_runs(ts, measure, threshold, tol, max_time_us, split, open_ts, run
         if total < close_at:
             running = total
             continue
-        run_idx[k] = i
-        run_ts[k] = t
-        run_step[k] = 0
         if not split:
-            run_count[k] = 1
-            run_first[k] = m
+            _put(ints, vals, k, i, t, 1, 0, m, zero)
             running = zero
         else:
             first = threshold - running
@@ -106,19 +124,69 @@ def threshold_runs(ts, measure, threshold, tol, max_time_us, split, open_ts, run
                     rest = zero
             if rest <= tol:
                 rest = zero
-            run_count[k] = 1 + n_full
-            run_first[k] = first
-            run_carry[k] = rest
+            _put(ints, vals, k, i, t, 1 + n_full, 0, first, rest)
             running = rest
         k += 1
         open_ts = t
-    return (
-        run_idx[:k],
-        run_ts[:k],
-        run_count[:k],
-        run_step[:k],
-        run_first[:k],
-        run_carry[:k],
-        open_ts,
-        running,
-    )
+    return k, open_ts, running
+
+
+@njit(cache=True, inline="always")
+def _put(ints, vals, k, idx, ts, count, step, first, carry):  # type: ignore[no-untyped-def]
+    ints[0, k] = idx
+    ints[1, k] = ts
+    ints[2, k] = count
+    ints[3, k] = step
+    vals[0, k] = first
+    vals[1, k] = carry
+
+
+@njit(cache=True)
+def _grow(ints, vals, k):  # type: ignore[no-untyped-def]
+    # Double the run capacity, keeping the first k runs.
+    cap = 2 * ints.shape[1]
+    new_ints = np.empty((4, cap), np.int64)
+    new_vals = np.empty((2, cap), vals.dtype)
+    new_ints[:, :k] = ints[:, :k]
+    new_vals[:, :k] = vals[:, :k]
+    return new_ints, new_vals
+
+
+@njit(cache=True)
+def occupied_intervals(ts, anchor_us, step_us, first_k):  # type: ignore[no-untyped-def]
+    """Clock intervals ``k = (ts - anchor) // step`` holding events, for ``k >= first_k``.
+
+    Parameters
+    ----------
+    ts : int64[n]
+        ``ts_local_us`` of the events, ascending.
+    anchor_us, step_us : int
+        Grid of the clock bars (µs).
+    first_k : int
+        Events in earlier intervals are ignored.
+
+    Returns
+    -------
+    tuple
+        ``(ks, n_in_last)``: the distinct occupied interval numbers in ascending order and the
+        number of events in the last one. One comparison per event, a division per interval.
+    """
+    n = ts.shape[0]
+    end = anchor_us + first_k * step_us  # events before this are in ignored intervals
+    if n == 0 or ts[n - 1] < end:
+        return np.empty(0, np.int64), 0
+    # No more intervals than events, nor than the span holds.
+    ks = np.empty(min(n, (ts[n - 1] - max(ts[0], end)) // step_us + 2), np.int64)
+    count = 0
+    n_in_last = 0
+    for i in range(n):
+        t = ts[i]
+        if t < end:
+            n_in_last += 1
+            continue
+        k = (t - anchor_us) // step_us
+        ks[count] = k
+        count += 1
+        n_in_last = 1
+        end = anchor_us + (k + 1) * step_us
+    return ks[:count], n_in_last

@@ -82,41 +82,60 @@ def microstructure_features(
     >>> microstructure_features(ev, ["b"])["vol_imbalance"].item()
     0.5
     """
-    missing = [c for c in (*REQUIRED_COLUMNS, *keys) if c not in events.columns]
+    missing = [c for c in keys if c not in events.columns]
+    if missing:
+        raise PointlineError(f"microstructure features need the group key column(s) {missing}")
+    starts = group_starts(events.select(keys))
+    values = feature_values(events, starts, contract_size=contract_size, is_inverse=is_inverse)
+    out = events.select(keys).gather(starts[:-1]) if events.height else events.select(keys).clear()
+    return out.hstack(feature_frame(values, np.diff(starts)))
+
+
+def feature_values(
+    events: pl.DataFrame, starts: np.ndarray, *, contract_size: float = 1.0, is_inverse: bool = False
+) -> np.ndarray:
+    """Run the kernel on groups ``[starts[g], starts[g+1])`` of ``events``; ``(len(FEATURES), n_groups)``.
+
+    The lake columns go to the kernel as they are (no copies for Float64 ``px``/``qty``, Int8
+    ``side`` and Int64 ``ts_local_us`` without nulls); the notebook's mapping happens inside.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in events.columns]
     if missing:
         raise PointlineError(
             f"microstructure features need column(s) {missing} from a decoded trades source "
             f"(query.trades(..., decoded=True)); got columns {events.columns}"
         )
-    starts = group_starts(events.select(keys))
-    cols = events.select(
-        pl.col("px").cast(pl.Float64),
-        pl.col("qty").cast(pl.Float64),
-        _quote_quantity(contract_size, is_inverse).alias("qq"),
-        pl.when(pl.col("side") == 0).then(1.0).when(pl.col("side") == 1).then(-1.0).otherwise(0.0).alias("s"),
-        pl.col("ts_local_us").cast(pl.Int64),
-    )
-    if sum(cols[c].null_count() for c in ("px", "qty", "qq")):
+    if events["px"].null_count() or events["qty"].null_count():
         raise PointlineError("microstructure features need non-null px and qty in every trade")
-    arrays = [np.ascontiguousarray(cols[c].to_numpy()) for c in cols.columns]
-    values = microstructure_kernel(starts, *arrays)
-    counts = np.diff(starts)
-    out = events.select(keys).gather(starts[:-1]) if events.height else events.select(keys).clear()
-    features = pl.DataFrame({name: values[:, j] for j, name in enumerate(FEATURES)})
-    valid = pl.col("trade_count") >= 2
-    out = pl.concat([out, features], how="horizontal").with_columns(
-        pl.Series("trade_count", counts, dtype=pl.Int64)
+    side = events["side"]
+    if side.dtype != pl.Int8 or side.null_count():
+        # Any code other than 0 (buy) and 1 (sell), null included, is an unknown side.
+        side = events.select(
+            pl.when(pl.col("side") == 0).then(0).when(pl.col("side") == 1).then(1).otherwise(2).cast(pl.Int8)
+        ).to_series()
+    return microstructure_kernel(
+        starts,
+        _array(events["px"], pl.Float64),
+        _array(events["qty"], pl.Float64),
+        _array(side, pl.Int8),
+        _array(events["ts_local_us"], pl.Int64),
+        float(contract_size),
+        bool(is_inverse),
     )
-    return out.with_columns(pl.when(valid).then(pl.col(c)).alias(c) for c in FEATURES)
-    return out
 
 
-def _quote_quantity(contract_size: float, is_inverse: bool) -> pl.Expr:
-    qty = pl.col("qty").cast(pl.Float64)
-    if is_inverse:
-        return qty * contract_size
-    notional = pl.col("px").cast(pl.Float64) * qty
-    return notional if contract_size == 1.0 else notional * contract_size
+def feature_frame(values: np.ndarray, counts: np.ndarray) -> pl.DataFrame:
+    """The kernel's ``values`` as columns, null for groups with fewer than 2 trades, plus ``trade_count``."""
+    frame = pl.DataFrame({name: values[j] for j, name in enumerate(FEATURES)})
+    frame = frame.with_columns(pl.Series("trade_count", counts, dtype=pl.Int64))
+    if (counts < 2).any():
+        valid = pl.col("trade_count") >= 2
+        frame = frame.with_columns(pl.when(valid).then(pl.col(c)).alias(c) for c in FEATURES)
+    return frame
+
+
+def _array(series: pl.Series, dtype: type[pl.DataType]) -> np.ndarray:
+    return np.ascontiguousarray(series.cast(dtype).to_numpy())
 
 
 def _kernel(events: pl.DataFrame, config: dict[str, Any]) -> pl.DataFrame:
