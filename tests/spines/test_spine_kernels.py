@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 from spine_reference import reference_threshold_bars
 from spine_trades import make_trades
 
-from pointline.research.event_order import is_total_order
+from pointline.lake.order import is_sorted_by
 from pointline.research.spines import HybridVolumeTimeConfig, VolumeBarConfig, get_builder
 from pointline.research.spines.kernels import occupied_intervals
 
@@ -89,8 +90,12 @@ def test_occupied_intervals_ignores_events_before_the_open_interval() -> None:
 
 
 def test_total_order_breaks_timestamp_ties_on_file_then_line() -> None:
-    ts = np.array([1, 1, 1, 2], dtype=np.int64)
-    assert is_total_order(ts, np.array([0, 1, 1, 0], np.int32), np.array([9, 1, 2, 0], np.int32))
-    assert not is_total_order(ts, np.array([1, 0, 1, 0], np.int32), np.array([1, 9, 2, 0], np.int32))
-    assert not is_total_order(ts, np.array([0, 0, 0, 0], np.int32), np.array([2, 1, 3, 0], np.int32))
-    assert not is_total_order(ts[::-1].copy(), np.zeros(4, np.int32), np.arange(4, dtype=np.int32))
+    def ordered(ts: list[int], fid: list[int], line: list[int]) -> bool:
+        frame = pl.DataFrame({"ts_local_us": ts, "file_id": fid, "file_line_number": line})
+        return is_sorted_by(frame, ["ts_local_us", "file_id", "file_line_number"])
+
+    ts = [1, 1, 1, 2]
+    assert ordered(ts, [0, 1, 1, 0], [9, 1, 2, 0])
+    assert not ordered(ts, [1, 0, 1, 0], [1, 9, 2, 0])
+    assert not ordered(ts, [0, 0, 0, 0], [2, 1, 3, 0])
+    assert not ordered(ts[::-1], [0, 0, 0, 0], [0, 1, 2, 3])

@@ -10,34 +10,6 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
-def is_total_order(ts: np.ndarray, file_id: np.ndarray, line: np.ndarray) -> bool:
-    """Whether rows are ascending by ``(ts, file_id, line)`` (equal keys allowed).
-
-    Parameters
-    ----------
-    ts
-        ``ts_local_us`` (µs, integer).
-    file_id, line
-        ``file_id`` and ``file_line_number`` (integer, same length as ``ts``).
-
-    Returns
-    -------
-    bool
-
-    Example
-    -------
-    >>> import numpy as np
-    >>> is_total_order(np.array([1, 1, 2]), np.array([0, 0, 0]), np.array([5, 6, 1]))
-    True
-    """
-    # No early exit: input is almost always in order, and a branch-free loop vectorises.
-    out_of_order = False
-    for i in range(1, ts.shape[0]):
-        out_of_order |= descends_at(ts, file_id, line, i)
-    return not out_of_order
-
-
 @njit(cache=True, nogil=True, inline="always")
 def descends_at(ts: np.ndarray, file_id: np.ndarray, line: np.ndarray, i: int) -> bool:
     """Whether row ``i`` comes strictly before row ``i - 1`` in the total order (branch-free)."""

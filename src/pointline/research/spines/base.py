@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from pointline.errors import PointlineError
-from pointline.research.event_order import is_total_order
+from pointline.lake.order import is_sorted_by
 
 Frame = pl.DataFrame | pl.LazyFrame
 LakeArg = str | os.PathLike[str] | None
@@ -219,10 +219,7 @@ def sort_events(events: Frame) -> pl.DataFrame:
 
 
 def _is_sorted(df: pl.DataFrame, keys: list[str]) -> bool:
-    if df.height < 2:
-        return True
-    ts, fid, line = (df[c].fill_null(0).to_numpy() for c in keys)
-    return bool(is_total_order(ts, fid, line))
+    return is_sorted_by(df.with_columns(pl.col(keys).fill_null(0)), keys)
 
 
 def event_keys(df: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
