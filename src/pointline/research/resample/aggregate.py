@@ -128,7 +128,7 @@ def aggregate(bucketed: pl.DataFrame | pl.LazyFrame, config: AggregateConfig) ->
             exprs.extend(_named(e, r.renames) for e in r.spec.impl(r.config))
     # Bucketed frames usually arrive in (symbol, bar, total order) already; skip the sort then.
     frame = sort_if_needed(events.collect(), [*KEYS, *order])
-    result = frame.group_by(list(KEYS), maintain_order=True).agg(exprs)
+    result = _group_by_bar(frame, exprs)
     result = _last_of_per_event(result, frame, exprs)
     result = _add_kernel_outputs(result, frame, resolved)
     feature_cols = [new for r in resolved for new in r.renames.values()]
@@ -195,6 +195,20 @@ def _check_unique_outputs(resolved: list[_Resolved]) -> None:
 
 def _named(expr: pl.Expr, renames: dict[str, str]) -> pl.Expr:
     return expr.alias(renames[expr.meta.output_name()])
+
+
+def _group_by_bar(frame: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
+    """Per-bar aggregation of a frame sorted by ``KEYS``. With one symbol (the usual case) the
+    groups are contiguous runs of a sorted ``bar_index``, which Polars aggregates as slices,
+    about twice as fast as hashing two keys; several symbols group on both keys."""
+    sid = frame["symbol_id"]
+    if frame.height and sid.null_count() == 0 and sid.min() == sid.max():
+        by_bar = frame.with_columns(pl.col("bar_index").set_sorted()).group_by(
+            "bar_index", maintain_order=True
+        )
+        out = by_bar.agg(exprs)
+        return out.select(pl.lit(sid[0], dtype=sid.dtype).alias("symbol_id"), pl.all())
+    return frame.group_by(list(KEYS), maintain_order=True).agg(exprs)
 
 
 def _last_of_per_event(result: pl.DataFrame, frame: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
