@@ -7,8 +7,8 @@ gates a request asks for (:func:`requested_gates`) and runs them in registry ord
   ``bucket_start ≤ ts_local_us ≤ ts``, strictly before ``ts`` for bars closed on time; as-of state:
   at or before ``ts``, strictly before for bars closed on time), and the output is strictly ordered
   by ``(ts, bar_index)``.
-- ``lookahead_check``: inputs are cut right after the boundary of several bars (10 %, 25 %, 40 %
-  of the complete bars and one more in the first half chosen from the data); the features are
+- ``lookahead_check``: inputs are cut right after the boundary of several bars (10 % and 30 % of
+  the complete bars and one more in the first 40 % chosen from the data); the features are
   recomputed on the truncated inputs and every bar up to the cut must be identical. Labels are excluded: they
   look ahead by definition.
 - ``reproducibility_check``: inputs are read from the lake again and recomputed; the content hash
@@ -148,7 +148,7 @@ def pit_ordering_check(ctx: GateContext) -> GateResult:
 
 
 #: Where the lookahead gate cuts, as fractions of the complete bars (plus one salted cut).
-CUT_FRACTIONS = (0.1, 0.25, 0.4)
+CUT_FRACTIONS = (0.1, 0.3)
 
 
 def _cut_bars(ctx: GateContext) -> list[int]:
@@ -159,7 +159,7 @@ def _cut_bars(ctx: GateContext) -> list[int]:
     # future changes whichever cut follows it; so the cuts sit in the first half of the range.
     picks = {complete[int(f * (len(complete) - 1))] for f in CUT_FRACTIONS}
     salt = int(frame_hash(ctx.result.spine.select("ts").head(1))[:8], 16)
-    picks.add(complete[salt % max(1, len(complete) // 2)])
+    picks.add(complete[salt % max(1, (len(complete) * 2) // 5)])
     return sorted(picks)
 
 
