@@ -1,9 +1,12 @@
 """Ingest throughput of a Tardis trades CSV.gz against a plain ``polars.read_csv`` of the same file.
 
 Prints JSON lines: ``ingest_tardis_trades_rows_per_s`` (value = pointline rows/s, baseline =
-read_csv rows/s, ratio = value / baseline; the target is ratio ≥ 0.5) and
+read_csv rows/s, ratio = value / baseline; the target is ratio ≥ 0.5),
 ``delta_append_rows_per_s`` (one ``storage.append`` of the same rows: the ceiling any ingest can
-reach, since every ingest ends in that commit). ``--quick`` uses 200k rows.
+reach, since every ingest ends in that commit) and ``ingest_per_file_ms_late_vs_early`` (one ingest
+of many small files into one lake: mean per-file time of the last 20 files against files 2–21 of the
+same run; the target is ratio ≈ 1, i.e. per-file cost independent of how much the lake holds).
+``--quick`` uses 200k rows and 100 small files (default 1M rows, 200 small files).
 """
 
 from __future__ import annotations
@@ -19,14 +22,18 @@ import numpy as np
 import polars as pl
 
 from pointline.ingest import ingest
+from pointline.ingest.report import FileResult
+from pointline.ingest.runner import IngestContext, run
 from pointline.lake import storage
 
 T0 = 1_714_521_600_000_000
+DAY_US = 86_400_000_000
+WINDOW = 20
 
 
-def make_file(path: Path, rows: int, seed: int = 7) -> None:
+def make_file(path: Path, rows: int, seed: int = 7, start_us: int = T0) -> None:
     rng = np.random.default_rng(seed)
-    local = T0 + np.cumsum(rng.integers(0, 20_000, rows))
+    local = start_us + np.cumsum(rng.integers(0, 20_000, rows))
     exch = local - rng.integers(50, 5_000, rows)
     price_ticks = 600_000 + np.cumsum(rng.integers(-3, 4, rows))  # 0.1 tick around 60000
     qty = rng.integers(1, 50_000, rows)  # 0.001 lot
@@ -50,12 +57,53 @@ def make_file(path: Path, rows: int, seed: int = 7) -> None:
         df.write_csv(fh)
 
 
+def per_file_growth(tmp: Path, files: int, rows: int) -> dict[str, object]:
+    """Ingest ``files`` one-day files (``rows`` trades each) in one call; per-file times early vs late."""
+    paths = []
+    for k in range(files):
+        day = (T0 + k * DAY_US) // DAY_US
+        path = tmp / "many" / f"binance-futures_trades_{np.datetime64(day, 'D')}_BTCUSDT.csv.gz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_file(path, rows, seed=k, start_us=T0 + k * DAY_US)
+        paths.append(path)
+    seconds: list[float] = []
+    started = [0.0]
+
+    def on_file(_: Path, result: FileResult | None) -> None:
+        if result is None:
+            started[0] = time.perf_counter()
+        else:
+            seconds.append(time.perf_counter() - started[0])
+
+    start = time.perf_counter()
+    report = run(paths, IngestContext(lake=tmp / "many_lake"), on_file)
+    total_s = time.perf_counter() - start
+    assert [f.status for f in report.files] == ["ingested"] * files, report.summary()
+    # The first file creates the tables; the early window starts after it.
+    early = 1000 * sum(seconds[1 : 1 + WINDOW]) / WINDOW
+    late = 1000 * sum(seconds[-WINDOW:]) / WINDOW
+    return {
+        "name": "ingest_per_file_ms_late_vs_early",
+        "value": round(late, 1),
+        "unit": "ms/file",
+        "baseline": round(early, 1),
+        "baseline_name": f"files 2-{1 + WINDOW} of the same run",
+        "ratio": round(late / early, 3),
+        "files": files,
+        "rows_per_file": rows,
+        "total_s": round(total_s, 2),
+        "note": f"mean over the last {WINDOW} files; target ratio ~1 (cost independent of lake size)",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--files", type=int, default=None, help="small files for the growth line")
     args = parser.parse_args()
     rows = args.rows or (200_000 if args.quick else 1_000_000)
+    files = args.files or (100 if args.quick else 200)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "binance-futures_trades_2024-05-01_BTCUSDT.csv.gz"
         make_file(path, rows)
@@ -75,6 +123,7 @@ def main() -> None:
         start = time.perf_counter()
         storage.append("trades", frame, lake=Path(tmp) / "floor", partition_by=("exchange", "date"))
         append_s = time.perf_counter() - start
+        growth = per_file_growth(Path(tmp), files, rows=2_000)
     value, baseline = rows / ingest_s, rows / baseline_s
     print(
         json.dumps(
@@ -107,6 +156,7 @@ def main() -> None:
         ),
         flush=True,
     )
+    print(json.dumps(growth), flush=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 
 from pointline.errors import SymbolNotFoundError
 from pointline.ingest import ingest
-from pointline.lake import dim_symbol
+from pointline.lake import dim_symbol, storage
 from pointline.lake.dim_symbol import SymbolInfo, symbol_id_for
 
 T0 = 1_714_521_600_000_000
@@ -111,3 +111,12 @@ def test_empty_lake_reads_as_an_empty_dimension(lake: Path) -> None:
     df = dim_symbol.read_dim_symbol()
     assert df.height == 0
     assert "symbol_id" in df.columns
+
+
+def test_instruments_added_after_a_checkpoint_are_found(lake: Path) -> None:
+    # Enough one-commit upserts that dim_symbol's log holds a checkpoint before the last ones.
+    names = [f"COIN{i}USDT" for i in range(storage.CHECKPOINT_EVERY + 3)]
+    for name in names:
+        dim_symbol.upsert([_info(symbol_id=symbol_id_for("binance-futures", name), symbol=name)])
+        assert dim_symbol.resolve("binance-futures", name).symbol == name
+    assert dim_symbol.read_dim_symbol()["symbol"].to_list() == sorted(names)

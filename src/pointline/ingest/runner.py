@@ -39,25 +39,35 @@ LakeArg = str | os.PathLike[str] | None
 
 @dataclass
 class IngestContext:
-    """State shared by the files of one ingest call (the ledger and instruments, cached)."""
+    """State shared by the files of one ingest call, so that a file costs the same whether the lake
+    holds ten files or ten thousand: the ledger index (read once, kept current in memory), the
+    current instruments, and one :class:`~pointline.lake.storage.LakeWriter` holding the tables open.
+    """
 
     lake: LakeArg
     format: str | None = None
     options: ReadOptions = field(default_factory=ReadOptions)
     metadata: instruments.Metadata | None = None
-    ledger: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=manifest.SCHEMA))
+    ledger: manifest.LedgerIndex = field(default_factory=manifest.LedgerIndex)
     current: dict[int, dim_symbol.SymbolInfo] = field(default_factory=dict)
+    writer: storage.LakeWriter | None = None
 
     def load(self) -> IngestContext:
-        self.ledger = manifest.read_manifest(self.lake)
+        self.ledger = manifest.LedgerIndex.read(self.lake)
         dims = dim_symbol.read_dim_symbol(self.lake, current_only=True)
         self.current = {row["symbol_id"]: dim_symbol.SymbolInfo(**row) for row in dims.iter_rows(named=True)}
+        self.writer = storage.LakeWriter(self.lake)
         return self
 
+    def close(self) -> None:
+        """Release the tables (and run the deferred log cleanup); the context can be loaded again."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
     def record(self, entry: LedgerEntry) -> LedgerEntry:
-        entry = manifest.record(entry, self.lake)
-        row = pl.DataFrame([entry.__dict__], schema=manifest.SCHEMA)
-        self.ledger = pl.concat([self.ledger, row], how="vertical")
+        entry = manifest.record(entry, self.lake, writer=self.writer)
+        self.ledger.add(entry)
         return entry
 
 
@@ -72,13 +82,16 @@ def run(
     """
     context.load()
     report = IngestReport()
-    for path in expand_paths(paths):
-        if on_file:
-            on_file(path, None)
-        result = ingest_file(path, context)
-        report.files.append(result)
-        if on_file:
-            on_file(path, result)
+    try:
+        for path in expand_paths(paths):
+            if on_file:
+                on_file(path, None)
+            result = ingest_file(path, context)
+            report.files.append(result)
+            if on_file:
+                on_file(path, result)
+    finally:
+        context.close()
     return report
 
 
@@ -93,7 +106,7 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
         size, sha = path.stat().st_size, sha256_of(path)
     except OSError as exc:
         return FileResult(path=shown, status=manifest.FAILED, reason=f"cannot read {path.name}: {exc}")
-    previous = manifest.latest(sha, ledger=context.ledger)
+    previous = context.ledger.latest(sha)
     if previous is not None and previous.status in manifest.DONE:
         context.record(
             LedgerEntry(
@@ -117,10 +130,10 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
             reason=f"same content as {previous.path}",
             sha256=sha,
         )
-    file_id = previous.file_id if previous is not None else manifest.next_file_id(ledger=context.ledger)
+    file_id = previous.file_id if previous is not None else context.ledger.next_file_id()
     assert file_id is not None
     if previous is not None and previous.table:
-        _undo_partial(file_id, previous.table, context.lake)
+        _undo_partial(file_id, previous.table, context)
     base = LedgerEntry(
         file_id=file_id, path=shown, size_bytes=size, sha256=sha, format=None, table=None, status=""
     )
@@ -138,7 +151,7 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     parsed = canonical.stage(parsed)
     candidates = canonical.propose_symbols(parsed, set(context.current), context.metadata)
     if candidates:
-        context.current.update(dim_symbol.upsert(candidates, lake=context.lake))
+        context.current.update(dim_symbol.upsert(candidates, lake=context.lake, writer=context.writer))
     wanted = {dim_symbol.symbol_id_for(e, s) for e, s in canonical.instruments_in(parsed)}
     infos = {sid: context.current[sid] for sid in wanted if sid in context.current}
     good, bad = canonical.to_lake_rows(parsed, infos, file_id)
@@ -147,11 +160,13 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
         **{**base.__dict__, "format": fmt_name, "table": parsed.table, "status": manifest.STARTED}
     )
     context.record(entry)
-    version = storage.append(parsed.table, good, lake=context.lake, partition_by=PARTITION_COLUMNS)
+    version = storage.append(
+        parsed.table, good, lake=context.lake, partition_by=PARTITION_COLUMNS, writer=context.writer
+    )
     if os.environ.get(CRASH_HOOK_ENV) == "1":
         os._exit(17)
     if bad.height:
-        quarantine.append_rows(_quarantine_rows(parsed, bad, file_id, shown), context.lake)
+        quarantine.append_rows(_quarantine_rows(parsed, bad, file_id, shown), context.lake, context.writer)
     status = manifest.QUARANTINED if bad.height else manifest.INGESTED
     reason = _reason_summary(bad) if bad.height else None
     rows_read = parsed.frame.height
@@ -192,10 +207,10 @@ def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _undo_partial(file_id: int, table: str, lake: LakeArg) -> None:
+def _undo_partial(file_id: int, table: str, context: IngestContext) -> None:
     """Remove what an interrupted run of this file may have committed."""
-    storage.delete_where(table, f"file_id = {int(file_id)}", lake=lake)
-    quarantine.delete_file(file_id, lake)
+    storage.delete_where(table, f"file_id = {int(file_id)}", lake=context.lake, writer=context.writer)
+    quarantine.delete_file(file_id, context.lake, context.writer)
 
 
 def _failed(context: IngestContext, base: LedgerEntry, fmt_name: str | None, reason: str) -> FileResult:

@@ -133,7 +133,7 @@ _CACHE: dict[str, tuple[str, pl.DataFrame]] = {}
 def _read_cached(lake: LakeArg) -> pl.DataFrame | None:
     uri = storage.table_uri(TABLE, lake)
     log = Path(uri) / "_delta_log"
-    stamp = max(os.listdir(log), default="") if "://" not in uri and log.is_dir() else None
+    stamp = _newest_commit(log) if "://" not in uri and log.is_dir() else None
     if stamp is not None and uri in _CACHE and _CACHE[uri][0] == stamp:
         return _CACHE[uri][1]
     df = storage.read_all(TABLE, lake=lake)
@@ -143,6 +143,15 @@ def _read_cached(lake: LakeArg) -> pl.DataFrame | None:
     if stamp:  # a commit always adds a newer log entry, which changes the stamp
         _CACHE[uri] = (stamp, df)
     return df
+
+
+def _newest_commit(log: Path) -> str:
+    """Name of the newest commit file in ``log`` (zero-padded ``<version>.json``, so the largest).
+
+    Only commit files count: checkpoints and ``_last_checkpoint`` (which sorts after every digit)
+    appear without a commit of their own and would freeze the stamp.
+    """
+    return max((n for n in os.listdir(log) if n[:1].isdigit() and n.endswith(".json")), default="")
 
 
 def resolve(exchange: str, symbol: str, lake: LakeArg = None) -> SymbolInfo:
@@ -190,7 +199,9 @@ def history(exchange: str, symbol: str, lake: LakeArg = None) -> list[SymbolInfo
     return [_row_to_info(row) for row in df.iter_rows(named=True)]
 
 
-def upsert(candidates: Iterable[SymbolInfo], *, lake: LakeArg = None) -> dict[int, SymbolInfo]:
+def upsert(
+    candidates: Iterable[SymbolInfo], *, lake: LakeArg = None, writer: storage.LakeWriter | None = None
+) -> dict[int, SymbolInfo]:
     """Add new instruments and version changed metadata; return the current version per id.
 
     Rules: an unknown id is inserted as given. A known id keeps its exponents for life; only a
@@ -203,6 +214,8 @@ def upsert(candidates: Iterable[SymbolInfo], *, lake: LakeArg = None) -> dict[in
     ----------
     candidates
         Proposed rows (``symbol_id`` must equal :func:`symbol_id_for` of the names).
+    writer
+        Commit through this open :class:`~pointline.lake.storage.LakeWriter` (an ingest run's).
 
     Returns
     -------
@@ -244,7 +257,7 @@ def upsert(candidates: Iterable[SymbolInfo], *, lake: LakeArg = None) -> dict[in
         out[cand.symbol_id] = _row_to_info(rows[current[cand.symbol_id]])
     if changed:
         table = pl.DataFrame(rows, schema=SCHEMA).sort("exchange", "symbol", "valid_from_us")
-        storage.append(TABLE, table, lake=lake, overwrite=True)
+        storage.append(TABLE, table, lake=lake, overwrite=True, writer=writer)
     return out
 
 

@@ -10,6 +10,11 @@ An append-only Delta table with one row per ingest event of a file. The latest r
 
 ``file_id`` (Int32) is assigned sequentially at the first sight of a content hash and reused by
 every later row of that hash. Timestamps: ``ingested_at_us`` is wall-clock µs since the epoch (UTC).
+
+Each row is its own commit and so its own one-row file; every :data:`COMPACT_EVERY` commits the
+files are compacted into one (a commit that changes no data), because reading and committing cost
+grows with the number of files, not rows. An ingest run reads the ledger once into a
+:class:`LedgerIndex` and keeps it current as it records rows.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ SKIPPED = "skipped-duplicate"
 FAILED = "failed"
 #: Statuses meaning the file's rows are in the lake.
 DONE = (INGESTED, QUARANTINED, SKIPPED)
+
+#: Ledger commits between compactions. 2,000 one-row files read in about 3 s, one file of
+#: 2,000 rows in milliseconds.
+COMPACT_EVERY = 256
 
 SCHEMA: dict[str, pl.DataType] = {
     "file_id": pl.Int32(),
@@ -103,14 +112,75 @@ def next_file_id(lake: LakeArg = None, ledger: pl.DataFrame | None = None) -> in
     return 1 if top is None else int(top) + 1  # type: ignore[arg-type]
 
 
-def record(entry: LedgerEntry, lake: LakeArg = None) -> LedgerEntry:
+def record(entry: LedgerEntry, lake: LakeArg = None, writer: storage.LakeWriter | None = None) -> LedgerEntry:
     """Append one row to the ledger (one Delta commit); stamps ``ingested_at_us`` if unset.
 
-    Stamps are strictly increasing within a process so "latest row" is never ambiguous.
+    Stamps are strictly increasing within a process so "latest row" is never ambiguous. With
+    ``writer`` the commit goes through that open :class:`~pointline.lake.storage.LakeWriter`.
     """
     global _LAST_STAMP_US
     if not entry.ingested_at_us:
         _LAST_STAMP_US = max(time.time_ns() // 1000, _LAST_STAMP_US + 1)
         entry = LedgerEntry(**{**asdict(entry), "ingested_at_us": _LAST_STAMP_US})
-    storage.append(TABLE, pl.DataFrame([asdict(entry)], schema=SCHEMA), lake=lake)
+    row = pl.DataFrame([asdict(entry)], schema=SCHEMA)
+    if writer is None:
+        with storage.LakeWriter(lake) as own:
+            _append_row(row, own)
+    else:
+        _append_row(row, writer)
     return entry
+
+
+def _append_row(row: pl.DataFrame, writer: storage.LakeWriter) -> None:
+    before = writer.version(TABLE)
+    version = writer.append(TABLE, row)
+    if before is not None and version // COMPACT_EVERY > before // COMPACT_EVERY:
+        writer.compact(TABLE)
+
+
+class LedgerIndex:
+    """What an ingest run asks of the ledger: the latest row per content hash, the next ``file_id``.
+
+    Read from disk once (:meth:`read`) and kept current with :meth:`add` as the run records rows, so
+    each file is decided in O(1) rather than by a scan of the whole ledger. The on-disk ledger stays
+    the source of truth: add only rows that :func:`record` has written. Answers equal
+    :func:`latest` and :func:`next_file_id` on the ledger as it stands on disk.
+
+    Example
+    -------
+    >>> index = LedgerIndex.read()  # doctest: +SKIP
+    >>> index.latest(sha) is None or index.latest(sha).status  # doctest: +SKIP
+    'ingested'
+    """
+
+    def __init__(self, ledger: pl.DataFrame | None = None) -> None:
+        self._latest: dict[str, LedgerEntry] = {}
+        self._top_file_id = 0
+        if ledger is None or ledger.height == 0:
+            return
+        last = ledger.filter(pl.col("sha256").is_not_null()).unique(
+            "sha256", keep="last", maintain_order=True
+        )
+        self._latest = {row["sha256"]: LedgerEntry(**row) for row in last.iter_rows(named=True)}
+        top = ledger["file_id"].max()
+        self._top_file_id = 0 if top is None else int(top)  # type: ignore[arg-type]
+
+    @classmethod
+    def read(cls, lake: LakeArg = None) -> LedgerIndex:
+        """The index of the ledger as it stands on disk."""
+        return cls(read_manifest(lake))
+
+    def add(self, entry: LedgerEntry) -> None:
+        """Account for a row just recorded (it becomes the latest of its hash)."""
+        if entry.sha256 is not None:
+            self._latest[entry.sha256] = entry
+        if entry.file_id is not None:
+            self._top_file_id = max(self._top_file_id, entry.file_id)
+
+    def latest(self, sha256: str) -> LedgerEntry | None:
+        """The latest row of a content hash, or ``None`` if the content was never seen."""
+        return self._latest.get(sha256)
+
+    def next_file_id(self) -> int:
+        """The next unused ``file_id`` (1 for an empty ledger)."""
+        return self._top_file_id + 1

@@ -27,11 +27,14 @@ SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def append_rows(rows: pl.DataFrame, lake: LakeArg = None) -> int | None:
+def append_rows(
+    rows: pl.DataFrame, lake: LakeArg = None, writer: storage.LakeWriter | None = None
+) -> int | None:
     """Append quarantined rows (columns of :data:`SCHEMA`) in one commit; ``None`` when empty."""
     if rows.height == 0:
         return None
-    return storage.append(TABLE, rows.select([pl.col(c).cast(t) for c, t in SCHEMA.items()]), lake=lake)
+    typed = rows.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
+    return storage.append(TABLE, typed, lake=lake, writer=writer)
 
 
 def read_quarantine(lake: LakeArg = None, file_id: int | None = None) -> pl.DataFrame:
@@ -49,6 +52,6 @@ def read_quarantine(lake: LakeArg = None, file_id: int | None = None) -> pl.Data
     return df.select(list(SCHEMA)).sort("file_id", "file_line_number")
 
 
-def delete_file(file_id: int, lake: LakeArg = None) -> int:
+def delete_file(file_id: int, lake: LakeArg = None, writer: storage.LakeWriter | None = None) -> int:
     """Remove a file's quarantined rows (crash recovery); returns the number deleted."""
-    return storage.delete_where(TABLE, f"file_id = {int(file_id)}", lake=lake)
+    return storage.delete_where(TABLE, f"file_id = {int(file_id)}", lake=lake, writer=writer)

@@ -2,6 +2,12 @@
 
 Everything else asks for tables by name; nothing outside this module builds a table path.
 A call to :func:`append` is one Delta commit: it lands whole or not at all.
+
+Many commits in a row (an ingest run: several per file) go through one :class:`LakeWriter`, which keeps
+each table open instead of reopening it per commit. Opening a Delta table lists ``_delta_log`` and
+replays every commit since the last checkpoint, and a commit from an open handle re-lists the log from
+the handle's own checkpoint, so per-commit cost grows with the commits since then: the writer therefore
+checkpoints every :data:`CHECKPOINT_EVERY` versions and reopens the handle on that checkpoint.
 """
 
 from __future__ import annotations
@@ -18,11 +24,21 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-from deltalake import DeltaTable, Schema, WriterProperties, write_deltalake
+from deltalake import DeltaTable, PostCommitHookProperties, Schema, WriterProperties, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from pointline.config import get_lake
+
+LakeArg = str | os.PathLike[str] | None
+
+#: A :class:`LakeWriter` writes a checkpoint whenever a table's version crosses a multiple of this,
+#: so opening a table or committing replays at most this many commits (delta-rs's default is 100).
+CHECKPOINT_EVERY = 20
+
+#: The writer's commits take no checkpoint of their own (it does, see above) and leave expired-log
+#: cleanup, a listing of the whole log, to :meth:`LakeWriter.close` (once instead of per commit).
+_HOOKS = PostCommitHookProperties(create_checkpoint=False, cleanup_expired_logs=False)
 
 
 def table_uri(table: str, lake: str | os.PathLike[str] | None = None) -> str:
@@ -52,46 +68,188 @@ def append(
     table: str,
     df: pl.DataFrame,
     *,
-    lake: str | os.PathLike[str] | None = None,
+    lake: LakeArg = None,
     partition_by: Sequence[str] | None = None,
     overwrite: bool = False,
+    writer: LakeWriter | None = None,
 ) -> int:
     """Write ``df`` to ``table`` in a single Delta commit and return the new table version.
 
-    ``overwrite=True`` replaces the whole table (used for small dimension tables).
+    ``overwrite=True`` replaces the whole table (used for small dimension tables). Many commits in a
+    row should share one open ``writer`` (a :class:`LakeWriter`, whose lake is used): same
+    semantics, without reopening the table per commit.
 
-    Partitioned appends to a local lake (the event tables, millions of rows per file ingested) write
-    their Parquet files with Polars, whose writer is about twice as fast as delta-rs's, and commit them
-    with one Delta transaction carrying per-file statistics (so ``delete_where`` still prunes by
-    ``file_id``). Files written before the commit are invisible until it lands, exactly as with
-    ``write_deltalake``: a crash in between leaves only unreferenced files.
+    Example
+    -------
+    >>> append("_quarantine", rows)  # doctest: +SKIP
+    3
     """
-    if not overwrite and df.height == 0:
-        version = table_version(table, lake)
-        return -1 if version is None else version
-    uri = table_uri(table, lake)
-    if "://" not in uri:
-        Path(uri).mkdir(parents=True, exist_ok=True)
-    if (
-        not overwrite
-        and partition_by
-        and "://" not in uri
-        and _append_files(table, lake, df, list(partition_by))
-    ):
-        version = table_version(table, lake)
-        assert version is not None
+    if writer is not None:
+        return writer.append(table, df, partition_by=partition_by, overwrite=overwrite)
+    with LakeWriter(lake) as own:
+        return own.append(table, df, partition_by=partition_by, overwrite=overwrite)
+
+
+def delete_where(
+    table: str, predicate: str, *, lake: LakeArg = None, writer: LakeWriter | None = None
+) -> int:
+    """Delete rows matching a SQL ``predicate`` in one commit; returns the number of rows deleted.
+
+    With ``writer``, the commit goes through that open writer (whose lake is used).
+    """
+    if writer is not None:
+        return writer.delete_where(table, predicate)
+    with LakeWriter(lake) as own:
+        return own.delete_where(table, predicate)
+
+
+class LakeWriter:
+    """The tables of one lake, held open across many commits by its single writer (an ingest run).
+
+    Each :meth:`append` / :meth:`delete_where` is one Delta commit, exactly as the module functions;
+    only the table handles are reused. Assumes no other process writes the lake meanwhile (ingest's
+    rule already): a handle is not refreshed from disk between its own commits. :meth:`close` (or
+    leaving the ``with`` block) runs Delta's expired-log cleanup once per table written, with the
+    table's own retention (``delta.logRetentionDuration``, ``delta.enableExpiredLogCleanup``) — the
+    cleanup delta-rs would otherwise run after every commit.
+
+    Example
+    -------
+    >>> with LakeWriter(lake) as writer:  # doctest: +SKIP
+    ...     for frame in frames:
+    ...         writer.append("trades", frame, partition_by=("exchange", "date"))
+    """
+
+    def __init__(self, lake: LakeArg = None) -> None:
+        self.lake = lake
+        self._open: dict[str, DeltaTable] = {}
+        self._written: set[str] = set()
+
+    def __enter__(self) -> LakeWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def table(self, table: str) -> DeltaTable | None:
+        """The open handle of ``table`` at its latest version (``None`` if never written)."""
+        handle = self._open.get(table)
+        if handle is None:
+            handle = open_table(table, self.lake)
+            if handle is not None:
+                self._open[table] = handle
+        return handle
+
+    def version(self, table: str) -> int | None:
+        """Current Delta version of ``table`` (``None`` if it does not exist)."""
+        handle = self.table(table)
+        return None if handle is None else handle.version()
+
+    def append(
+        self,
+        table: str,
+        df: pl.DataFrame,
+        *,
+        partition_by: Sequence[str] | None = None,
+        overwrite: bool = False,
+    ) -> int:
+        """Write ``df`` to ``table`` in one commit; the new version (see :func:`append`).
+
+        Partitioned appends to a local lake (the event tables, millions of rows per file ingested)
+        write their Parquet files with Polars, whose writer is about twice as fast as delta-rs's, and
+        commit them with one Delta transaction carrying per-file statistics (so ``delete_where`` still
+        prunes by ``file_id``). Files written before the commit are invisible until it lands, exactly
+        as with ``write_deltalake``: a crash in between leaves only unreferenced files.
+        """
+        existing = self.table(table)
+        before = -1 if existing is None else existing.version()
+        if not overwrite and df.height == 0:
+            return before
+        uri = table_uri(table, self.lake)
+        if "://" not in uri:
+            Path(uri).mkdir(parents=True, exist_ok=True)
+        if not overwrite and partition_by and "://" not in uri:
+            actions = _write_files(uri, existing, df, list(partition_by))
+            if actions is not None:
+                schema = Schema.from_arrow(df.head(0).to_arrow().schema)
+                if existing is None:
+                    create_table_with_add_actions(
+                        uri,
+                        schema,
+                        actions,
+                        mode="append",
+                        partition_by=list(partition_by),
+                        post_commithook_properties=_HOOKS,
+                    )
+                else:
+                    existing.create_write_transaction(
+                        [*actions],
+                        mode="append",
+                        schema=schema,
+                        partition_by=list(partition_by),
+                        post_commithook_properties=_HOOKS,
+                    )
+                    existing.update_incremental()  # the transaction API leaves the handle behind
+                return self._committed(table, before)
+        write_deltalake(
+            uri if existing is None else existing,
+            df.to_arrow(),
+            mode="overwrite" if overwrite else "append",
+            partition_by=list(partition_by) if partition_by else None,
+            schema_mode="overwrite" if overwrite else None,
+            writer_properties=WriterProperties(compression="SNAPPY"),
+            post_commithook_properties=_HOOKS,
+        )
+        return self._committed(table, before)
+
+    def delete_where(self, table: str, predicate: str) -> int:
+        """Delete rows matching a SQL ``predicate`` in one commit; the number of rows deleted."""
+        handle = self.table(table)
+        if handle is None:
+            return 0
+        before = handle.version()
+        metrics = handle.delete(predicate, post_commithook_properties=_HOOKS)
+        self._committed(table, before)
+        return int(metrics.get("num_deleted_rows", 0) or 0)
+
+    def compact(self, table: str) -> None:
+        """Rewrite ``table``'s small files into few (one commit, no data change; older versions
+        still read their own files), then checkpoint: replaying the commit's remove actions would
+        cost more than reading the checkpoint."""
+        handle = self.table(table)
+        if handle is None:
+            return
+        handle.optimize.compact(post_commithook_properties=_HOOKS)
+        self._written.add(table)
+        handle.create_checkpoint()
+        del self._open[table]
+
+    def close(self) -> None:
+        """Clean up expired logs of the tables written (as delta-rs would per commit); drop handles."""
+        for table in sorted(self._written):
+            handle = self.table(table)
+            if handle is None:
+                continue
+            enabled = handle.metadata().configuration.get("delta.enableExpiredLogCleanup") or "true"
+            if enabled.lower() != "false":
+                handle.cleanup_metadata()
+        self._open.clear()
+        self._written.clear()
+
+    def _committed(self, table: str, before: int) -> int:
+        """The version after a commit to ``table`` made from version ``before`` (-1: no table yet).
+
+        When the commit crossed a multiple of :data:`CHECKPOINT_EVERY`, checkpoint it and drop the
+        handle, to be reopened on that checkpoint at its next use.
+        """
+        self._written.add(table)
+        handle = self.table(table)
+        assert handle is not None
+        version = handle.version()
+        if version // CHECKPOINT_EVERY > max(before, 0) // CHECKPOINT_EVERY:
+            handle.create_checkpoint()
+            del self._open[table]
         return version
-    write_deltalake(
-        uri,
-        df.to_arrow(),
-        mode="overwrite" if overwrite else "append",
-        partition_by=list(partition_by) if partition_by else None,
-        schema_mode="overwrite" if overwrite else None,
-        writer_properties=WriterProperties(compression="SNAPPY"),
-    )
-    version = table_version(table, lake)
-    assert version is not None
-    return version
 
 
 #: Partition values the fast path writes as directory names as-is (no escaping needed).
@@ -99,31 +257,31 @@ _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._-]+$")
 _STATS_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Date)
 
 
-def _append_files(
-    table: str, lake: str | os.PathLike[str] | None, df: pl.DataFrame, partition_by: list[str]
-) -> bool:
-    """Write ``df`` as Parquet files and commit them in one transaction; ``False`` (nothing written)
-    when the frame needs delta-rs's own writer: a schema different from the table's, null or
-    unusual partition values, or a partition column that is not Utf8 / Date."""
+def _write_files(
+    uri: str, existing: DeltaTable | None, df: pl.DataFrame, partition_by: list[str]
+) -> list[AddAction] | None:
+    """Write ``df`` as Parquet files under the local table ``uri``; the add actions to commit them.
+
+    ``None`` (nothing written) when the frame needs delta-rs's own writer: a schema different from
+    the table's, null or unusual partition values, or a partition column that is not Utf8 / Date.
+    """
     if any(c not in df.columns or df.schema[c] not in (pl.Utf8, pl.Date) for c in partition_by):
-        return False
+        return None
     if any(df[c].null_count() for c in partition_by):
-        return False
+        return None
     schema = Schema.from_arrow(df.head(0).to_arrow().schema)
-    uri = table_uri(table, lake)
-    existing = open_table(table, lake)
     if existing is not None:
         if existing.metadata().partition_columns != partition_by:
-            return False
+            return None
         if {f.name: f.type for f in existing.schema().fields} != {f.name: f.type for f in schema.fields}:
-            return False
+            return None
     single = df.select([(pl.col(c) == pl.col(c).first()).all() for c in partition_by]).row(0)
     groups = [df] if all(single) else df.partition_by(partition_by, maintain_order=True)
     planned = []
     for group in groups:
         values = {c: _partition_text(group[c][0]) for c in partition_by}
         if not all(_PLAIN_VALUE.match(v) for v in values.values()):
-            return False
+            return None
         planned.append((values, group.drop(partition_by)))
     actions = []
     for values, data in planned:
@@ -143,11 +301,7 @@ def _append_files(
                 stats=_file_stats(data),
             )
         )
-    if existing is None:
-        create_table_with_add_actions(uri, schema, actions, mode="append", partition_by=partition_by)
-    else:
-        existing.create_write_transaction(actions, mode="append", schema=schema, partition_by=partition_by)
-    return True
+    return actions
 
 
 def _partition_text(value: object) -> str:
@@ -174,15 +328,6 @@ def _file_stats(data: pl.DataFrame) -> str:
         "nullCount": {c: int(row[f"null:{c}"]) for c in data.columns},
     }
     return json.dumps(stats)
-
-
-def delete_where(table: str, predicate: str, *, lake: str | os.PathLike[str] | None = None) -> int:
-    """Delete rows matching a SQL ``predicate`` in one commit; returns the number of rows deleted."""
-    dt_ = open_table(table, lake)
-    if dt_ is None:
-        return 0
-    metrics = dt_.delete(predicate)
-    return int(metrics.get("num_deleted_rows", 0) or 0)
 
 
 def read_all(table: str, *, lake: str | os.PathLike[str] | None = None) -> pl.DataFrame | None:
