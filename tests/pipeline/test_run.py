@@ -262,6 +262,35 @@ def test_multi_symbol_request_in_parallel_equals_sequential_runs(
     assert combined["symbol_id"].n_unique() == 2
 
 
+def test_multi_symbol_run_sees_aggregations_registered_in_this_session(
+    guide_request: dict[str, Any],
+) -> None:
+    from pointline.research.resample import registry
+
+    class MaxQty(registry.AggregationSpec):
+        name = "test_session_max_qty"
+        required_columns = ["qty"]  # noqa: RUF012
+
+        def impl(self, config: dict[str, Any]) -> list[pl.Expr]:
+            return [pl.col("qty").max().alias("max_qty")]
+
+    registry.register_aggregation(MaxQty)
+    try:
+        request = _with_operator(
+            guide_request,
+            {"name": "max_qty", "stage": "aggregate", "agg": MaxQty.name, "source": "trades_src"},
+        )
+        for source in request["sources"]:
+            source["filters"]["symbol"] = ["BTCUSDT", "ETHUSDT"]
+        request["execution"] = {"max_workers": 2}
+        out = pipeline(request)
+    finally:
+        registry._REGISTRY.pop(MaxQty.name)
+    assert out["decision"]["status"] == "accept", out["decision"]
+    table = pl.read_parquet(out["artifacts"]["paths"][0])
+    assert table["max_qty"].null_count() < table.height and table["symbol_id"].n_unique() == 2
+
+
 def test_tick_then_bar_rolls_per_event_features_up(guide_request: dict[str, Any]) -> None:
     request = copy.deepcopy(guide_request)
     request["mode"] = "tick_then_bar"

@@ -2,9 +2,11 @@
 
 Stages: validate → load inputs (one read of each source) → compute (:mod:`engine`) → gates
 (:mod:`gates`, which recompute) → labels → metrics → artifacts (Parquet feature table + lineage
-JSON). A request whose ``filters.symbol`` is a list runs once per symbol, in parallel processes
+JSON). A request whose ``filters.symbol`` is a list runs once per symbol, in parallel threads
 when ``execution.max_workers`` allows, and the tables are concatenated in symbol order; the result
-is identical to running the symbols one after another.
+is identical to running the symbols one after another. Threads, not processes: the work is Polars
+and Numba (both release the GIL), and every worker sees the aggregations, per-event and derived
+features and spines the user registered in this interpreter (a spawned process would not).
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,7 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
         normalised.get("execution", {}).get("max_workers") or min(len(singles), os.cpu_count() or 1)
     )
     if len(singles) > 1 and workers > 1:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             runs = list(pool.map(_run_symbol_in_worker, [(r, lake_root) for r in singles]))
     else:
         runs = [run_symbol(r, lake_root) for r in singles]
