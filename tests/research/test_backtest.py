@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pointline.errors import PointlineError
 from pointline.research.backtest import backtest_fixed_holding, prepare_series, sweep, trade_metrics
@@ -84,3 +86,22 @@ def test_bad_holding_is_a_user_error():
     bars = _bars([1.0], [1.0], [1.0])
     with pytest.raises(PointlineError, match="holding_bars"):
         backtest_fixed_holding(bars, holding_bars=0, regime_col=None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    # Quarter-bps values sum exactly, so both summation orders agree on degenerate (zero-variance) cases.
+    pnl=st.lists(st.integers(-2000, 2000).map(lambda k: k / 4), min_size=0, max_size=40),
+    days=st.integers(1, 5),
+    holding=st.integers(1, 24),
+)
+def test_fast_metrics_equal_the_reference_metrics(pnl: list[float], days: int, holding: int) -> None:
+    from pointline.research.backtest.metrics import US_PER_DAY, fast_trade_metrics, trade_metrics
+
+    net = np.array(pnl, dtype=np.float64)
+    exit_ts = np.linspace(0, days * US_PER_DAY - 1, num=net.size).astype(np.int64)
+    span = (0, days * US_PER_DAY - 1)
+    slow = trade_metrics(net, exit_ts, span=span, holding_bars=holding)
+    fast = fast_trade_metrics(net, exit_ts, span=span, holding_bars=holding)
+    for key, value in slow.items():
+        assert fast[key] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), key
