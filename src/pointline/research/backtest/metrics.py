@@ -31,90 +31,11 @@ METRIC_NAMES = (
 )
 
 
-def max_drawdown(net_bps: np.ndarray) -> float:
-    """Largest drop (<= 0) of the cumulative sum of ``net_bps`` from its running peak (peak starts at 0)."""
-    if net_bps.size == 0:
-        return 0.0
-    cum = np.concatenate(([0.0], np.cumsum(net_bps)))
-    return float((cum - np.maximum.accumulate(cum)).min())
-
-
-def calendar_sharpe(net_bps: np.ndarray, exit_ts: np.ndarray, span: tuple[int, int]) -> float:
-    """Daily-PnL Sharpe annualised with sqrt(365); 0 when there are fewer than two days or no variance."""
-    first_day = span[0] // US_PER_DAY
-    n_days = span[1] // US_PER_DAY - first_day + 1
-    if n_days < 2 or net_bps.size == 0:
-        return 0.0
-    days = (exit_ts // US_PER_DAY - first_day).astype(np.int64)
-    daily = np.bincount(np.clip(days, 0, n_days - 1), weights=net_bps, minlength=n_days)
-    sd = daily.std(ddof=1)
-    return float(daily.mean() / sd * np.sqrt(365.0)) if sd > 0 else 0.0
-
-
-def trade_metrics(
-    net_bps: np.ndarray,
-    exit_ts: np.ndarray,
-    *,
-    span: tuple[int, int],
-    holding_bars: int,
-    interval_us: int = 300_000_000,
-) -> dict[str, float]:
-    """Metrics of one backtest.
-
-    Parameters
-    ----------
-    net_bps
-        Net PnL per trade in bps, in entry order.
-    exit_ts
-        Exit bar known-at instant per trade, Int64 µs.
-    span
-        ``(first ts, last ts)`` of the backtested bars, µs — the calendar of the daily Sharpe.
-    holding_bars, interval_us
-        Holding period and bar length (for the notebook's per-trade Sharpe).
-
-    Returns
-    -------
-    dict[str, float]
-        The keys of :data:`METRIC_NAMES`; all zeros when there are no trades (notebook convention).
-
-    Example
-    -------
-    >>> m = trade_metrics(np.array([10.0, -5.0]), np.array([0, 86_400_000_000]),
-    ...                   span=(0, 86_400_000_000), holding_bars=3)
-    >>> m["total_pnl_bps"], m["win_rate"], m["profit_factor"], m["max_drawdown_bps"]
-    (5.0, 0.5, 2.0, -5.0)
-    """
-    n = int(net_bps.size)
-    if n == 0:
-        return dict.fromkeys(METRIC_NAMES, 0.0)
-    std = float(net_bps.std(ddof=1)) if n > 1 else float("nan")
-    bars_per_day = US_PER_DAY / interval_us
-    per_trade = (
-        float(net_bps.mean() / std * np.sqrt(252 * bars_per_day / max(holding_bars, 1)))
-        if n > 1 and std > 0
-        else 0.0
-    )
-    gains = float(net_bps[net_bps > 0].sum())
-    losses = float(-net_bps[net_bps < 0].sum())
-    return {
-        "n_trades": float(n),
-        "total_pnl_bps": float(net_bps.sum()),
-        "avg_pnl_bps": float(net_bps.mean()),
-        "median_pnl_bps": float(np.median(net_bps)),
-        "std_pnl_bps": std,
-        "win_rate": float((net_bps > 0).mean()),
-        "profit_factor": gains / max(losses, 1e-10),
-        "max_drawdown_bps": max_drawdown(net_bps),
-        "sharpe": calendar_sharpe(net_bps, exit_ts, span),
-        "sharpe_per_trade": per_trade,
-    }
-
-
 @njit(cache=True, nogil=True)
 def _metrics_kernel(
     net: np.ndarray, exit_ts: np.ndarray, first_day: int, n_days: int, per_trade_scale: float
 ) -> tuple[float, float, float, float, float, float, float, float, float]:
-    """Every metric but the median in two passes (the sweep calls this once per configuration)."""
+    """Every metric but the median in two passes (a sweep calls this once per configuration)."""
     n = net.shape[0]
     total = 0.0
     gains = 0.0
@@ -155,7 +76,7 @@ def _metrics_kernel(
     return total, mean, std, wins / n, gains / max(losses, 1e-10), drawdown, sharpe, per_trade, float(n)
 
 
-def fast_trade_metrics(
+def trade_metrics(
     net_bps: np.ndarray,
     exit_ts: np.ndarray,
     *,
@@ -163,8 +84,31 @@ def fast_trade_metrics(
     holding_bars: int,
     interval_us: int = 300_000_000,
 ) -> dict[str, float]:
-    """:func:`trade_metrics` computed in one Numba pass; equal to it up to float summation order
-    (relative ~1e-12). The sweep uses it: 48 configurations cost less than one Python pass."""
+    """Metrics of one backtest.
+
+    Parameters
+    ----------
+    net_bps
+        Net PnL per trade in bps, in entry order.
+    exit_ts
+        Exit bar known-at instant per trade, Int64 µs.
+    span
+        ``(first ts, last ts)`` of the backtested bars, µs — the calendar of the daily Sharpe.
+    holding_bars, interval_us
+        Holding period and bar length (for the notebook's per-trade Sharpe).
+
+    Returns
+    -------
+    dict[str, float]
+        The keys of :data:`METRIC_NAMES`; all zeros when there are no trades (notebook convention).
+
+    Example
+    -------
+    >>> m = trade_metrics(np.array([10.0, -5.0]), np.array([0, 86_400_000_000]),
+    ...                   span=(0, 86_400_000_000), holding_bars=3)
+    >>> m["total_pnl_bps"], m["win_rate"], m["profit_factor"], m["max_drawdown_bps"]
+    (5.0, 0.5, 2.0, -5.0)
+    """
     n = int(net_bps.size)
     if n == 0:
         return dict.fromkeys(METRIC_NAMES, 0.0)

@@ -15,7 +15,7 @@ from pointline.research.backtest.fixed_holding import (
     run_prepared,
     tradeable_mask,
 )
-from pointline.research.backtest.metrics import METRIC_NAMES, fast_trade_metrics
+from pointline.research.backtest.metrics import METRIC_NAMES, trade_metrics
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = (1.0, 1.5, 2.0, 2.5)
 DEFAULT_HOLDINGS: dict[str, int] = {"15m": 3, "30m": 6, "1h": 12, "2h": 24}
@@ -84,7 +84,7 @@ def sweep(
                     side=side,
                     overlapping=overlapping,
                 )
-                metrics = fast_trade_metrics(
+                metrics = trade_metrics(
                     arrays["net_bps"],
                     series.ts[arrays["exit_idx"]],
                     span=span,

@@ -151,11 +151,6 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
     return SymbolRun(symbol, features, gates, reasons, described, result.unassigned_ratio, timings)
 
 
-def _run_symbol_in_worker(args: tuple[dict[str, Any], str | None]) -> SymbolRun:
-    request, lake = args
-    return run_symbol(request, lake)
-
-
 def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Validate and execute a v2 request; return the output document (see docs/pipeline.md).
 
@@ -173,7 +168,7 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
     )
     if len(singles) > 1 and workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            runs = list(pool.map(_run_symbol_in_worker, [(r, lake_root) for r in singles]))
+            runs = list(pool.map(lambda single: run_symbol(single, lake_root), singles))
     else:
         runs = [run_symbol(r, lake_root) for r in singles]
 
