@@ -136,3 +136,35 @@ def test_missing_path_is_reported_failed(lake: Path, tmp_path: Path) -> None:
     result = ingest([tmp_path / "absent.csv"]).files[0]
     assert result.status == "failed"
     assert "does not exist" in (result.reason or "")
+
+
+def test_timestamps_are_decided_the_same_with_or_without_a_bad_row_in_the_file(
+    lake: Path, tmp_path: Path
+) -> None:
+    # A clean file is read with Int64 timestamps straight from the CSV reader; one bad timestamp
+    # sends the whole file through the text path. Rows they share must land identically.
+    padded = f"binance-futures,BTCUSDT, {T0 + 3},{T0 + 53},3,buy,60000.5,0.125\n"
+    clean = tmp_path / "clean.csv"
+    clean.write_text(TRADES_HEADER + _trade(1, "buy", "60000.5", "0.125") + padded + "\n")
+    dirty = tmp_path / "dirty.csv"
+    dirty.write_text(
+        TRADES_HEADER
+        + _trade(1, "buy", "60000.5", "0.125")
+        + padded
+        + "\n"
+        + f"binance-futures,BTCUSDT,{T0 + 4},12:00:00,4,buy,60000.5,0.125\n"  # line 5: not µs
+    )
+    first, second = ingest([clean, dirty]).files
+    assert (first.status, first.rows_written, first.rows_quarantined) == ("ingested", 2, 0)
+    assert (second.status, second.rows_written, second.rows_quarantined) == ("quarantined", 2, 1)
+    assert read_quarantine(file_id=second.file_id).select("file_line_number", "reason").rows() == [
+        (5, "unparseable")
+    ]
+    landed = storage.scan_partitions("trades").collect()  # type: ignore[union-attr]
+    by_file = [
+        landed.filter(pl.col("file_id") == f.file_id)
+        .select("ts_exch_us", "ts_local_us", "file_line_number", "px_int")
+        .rows()
+        for f in (first, second)
+    ]
+    assert by_file[0] == by_file[1] == [(T0 + 1, T0 + 51, 2, 60_000_500), (T0 + 3, T0 + 53, 3, 60_000_500)]

@@ -170,3 +170,42 @@ def _reference_profile(texts: list[str | None]) -> tuple[int, int]:
 )
 def test_decimal_profile_matches_decimal_arithmetic(texts: list[str | None]) -> None:
     assert decimal_profile(pl.Series(texts, dtype=pl.Utf8)) == _reference_profile(texts)
+
+
+_any_text = st.text(alphabet="0123456789.-+eE _", min_size=0, max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.one_of(_any_text, decimal_text), min_size=1, max_size=20), exp=st.integers(0, 18))
+def test_fast_encoding_agrees_with_python_decimals_on_any_text(texts: list[str], exp: int) -> None:
+    """The compiled scan decides a value only where Python's decimals would decide it the same way:
+    value, ``precision``, ``overflow`` and ``unparseable`` are exactly those of :func:`encode_text`."""
+    result = encode_series(pl.Series(texts, dtype=pl.Utf8), exp)
+    got = list(zip(result.values.to_list(), result.reasons.to_list(), strict=True))
+    expected = [(None, None) if text == "" else encode_text(text, exp) for text in texts]
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "exp", "expected"),
+    [
+        ("999999999999999999", 0, (999999999999999999, None)),  # 18 digits: the scan's limit
+        ("1000000000000000000", 0, (10**18, None)),  # 19 digits: exact path
+        ("4611686018427387903", 0, (4611686018427387903, None)),  # 2^62 - 1
+        ("4611686018427387904", 0, (None, "overflow")),  # 2^62
+        ("461168601842738790.4", 1, (None, "overflow")),
+        ("0.000000000000000000001", 18, (None, "precision")),
+        ("0.000000000000000000000", 18, (0, None)),
+        ("-0.10", 1, (-1, None)),
+        ("00012.3400", 2, (1234, None)),
+    ],
+)
+def test_encoding_limits_are_exact(text: str, exp: int, expected: tuple[int | None, str | None]) -> None:
+    result = encode_series(pl.Series([text]), exp)
+    assert (result.values.item(), result.reasons.item()) == expected == encode_text(text, exp)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_any_text, decimal_text, st.none()), min_size=1, max_size=20))
+def test_decimal_profile_matches_decimal_arithmetic_on_any_text(texts: list[str | None]) -> None:
+    assert decimal_profile(pl.Series(texts, dtype=pl.Utf8)) == _reference_profile(texts)

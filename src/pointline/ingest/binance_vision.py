@@ -25,14 +25,17 @@ import polars as pl
 
 from pointline.ingest.registry import (
     REASON_UNKNOWN_SIDE,
+    REASON_UNPARSEABLE,
     FileFormatError,
     Format,
     Parsed,
     ReadOptions,
-    int_or_reason,
+    drop_blank_lines,
+    int_or_bad,
     line_numbers,
     read_csv_text,
     read_head,
+    reason_column,
     register_format,
 )
 
@@ -111,12 +114,11 @@ class BinanceVision(Format):
                 f"{path.name}: {df.width} columns; a Vision {kind} file has {len(full) - 1} or {len(full)}"
             )
         df.columns = full[: df.width]
-        df = df.with_columns(line_numbers(df.height, has_header))
-        df = df.filter(~pl.all_horizontal(pl.exclude("file_line_number").is_null()))
+        df = drop_blank_lines(df.with_columns(line_numbers(df.height, has_header)))
         ts_col, id_col, qty_col = (
             ("time", "id", "qty") if kind == "trades" else ("transact_time", "agg_trade_id", "quantity")
         )
-        raw_ts, ts_bad = int_or_reason(pl.col(ts_col), required=True)
+        raw_ts, ts_bad = int_or_bad(pl.col(ts_col), required=True)
         ts = pl.when(raw_ts < _MS_LIMIT).then(raw_ts * 1000).otherwise(raw_ts)
         maker = pl.col("is_buyer_maker").str.strip_chars().str.to_lowercase()
         side = maker.replace_strict({"true": 1, "false": 0}, default=None, return_dtype=pl.Int8)
@@ -130,7 +132,7 @@ class BinanceVision(Format):
             side.alias("side"),
             pl.col("price").alias("px"),
             pl.col(qty_col).alias("qty"),
-            pl.coalesce(ts_bad, pl.when(side.is_null()).then(pl.lit(REASON_UNKNOWN_SIDE))).alias("_reason"),
+            reason_column(df, [(ts_bad, REASON_UNPARSEABLE), (side.is_null(), REASON_UNKNOWN_SIDE)]),
         )
         return Parsed(table="trades", frame=frame, source=df.drop("file_line_number"))
 

@@ -127,22 +127,50 @@ def read_head(path: Path, limit: int = 65536) -> str:
 
 
 def read_csv_text(
-    path: Path, *, has_header: bool = True, new_columns: list[str] | None = None
+    path: Path,
+    *,
+    has_header: bool = True,
+    new_columns: list[str] | None = None,
+    int_columns: tuple[str, ...] = (),
 ) -> pl.DataFrame:
-    """Read a CSV with every column as Utf8 (exact decimals).
+    """Read a CSV with every column as Utf8 (exact decimals), except ``int_columns``.
+
+    ``int_columns`` (header names) are parsed as Int64 by the CSV reader when every value in the file
+    is an integer, which is much cheaper than reading text and casting; if any value is not, the
+    whole file is read again as text and the caller's checks (:func:`int_or_bad`) decide row by
+    row. Both ways give the same integers (see :func:`int_or_bad`).
 
     Polars inflates gzip itself (faster than Python's zlib or ISA-L here); a zip is opened first.
-    A truncated or corrupt file raises :class:`FileFormatError`.
+    A truncated or corrupt file raises :class:`FileFormatError`. Columns come back in one chunk each.
     """
     source: Path | io.BytesIO = path
     if path.name.lower().endswith(".zip"):
         source = io.BytesIO(open_text_bytes(path))
+    if int_columns and has_header:
+        try:
+            typed = pl.read_csv(
+                source, infer_schema=False, schema_overrides=dict.fromkeys(int_columns, pl.Int64)
+            )
+            return typed.rechunk()
+        except (pl.exceptions.PolarsError, OSError, EOFError, UnicodeDecodeError):
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
     try:
         df = pl.read_csv(source, has_header=has_header, infer_schema=False, new_columns=new_columns)
     except (pl.exceptions.PolarsError, OSError, EOFError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FileFormatError(f"{path.name}: not a readable CSV ({first})") from None
-    return df
+    # One chunk per column: the reader returns many, and every column added later (line numbers,
+    # encoded values) would otherwise make each select, drop or write realign them.
+    return df.rechunk()
+
+
+def drop_blank_lines(df: pl.DataFrame) -> pl.DataFrame:
+    """Drop the all-null rows blank lines leave (not data). A blank line has a null first column, so
+    a file whose first column has no null skips the row-wise check."""
+    if df.width == 0 or not df[df.columns[0]].null_count():
+        return df
+    return df.filter(~pl.all_horizontal(pl.exclude("file_line_number").is_null()))
 
 
 def line_numbers(height: int, has_header: bool) -> pl.Expr:
@@ -151,12 +179,31 @@ def line_numbers(height: int, has_header: bool) -> pl.Expr:
     return pl.int_range(start, start + height, dtype=pl.Int32).alias("file_line_number")
 
 
-def int_or_reason(text: pl.Expr, *, required: bool) -> tuple[pl.Expr, pl.Expr]:
-    """Int64 from integer text and a reason expression (``unparseable`` when present but not an int,
-    or missing while ``required``)."""
-    value = text.cast(pl.Int64, strict=False)
-    bad = value.is_null() if required else (value.is_null() & text.is_not_null())
-    return value, pl.when(bad).then(pl.lit(REASON_UNPARSEABLE))
+def int_or_bad(
+    text: pl.Expr, *, required: bool, dtype: pl.DataType | None = None
+) -> tuple[pl.Expr, pl.Expr | None]:
+    """Int64 from integer text and the condition that makes a row ``unparseable`` (present but not an
+    int, or missing while ``required``); ``None`` when no row can be bad.
+
+    Blanks around the digits are allowed, as the CSV reader's own Int64 parsing allows them; pass
+    ``dtype=pl.Int64`` for a column that reader already parsed (only a missing value can be bad).
+    """
+    if dtype == pl.Int64:
+        return text, text.is_null() if required else None
+    value = text.str.strip_chars().cast(pl.Int64, strict=False)
+    return value, value.is_null() if required else (value.is_null() & text.is_not_null())
+
+
+def reason_column(frame: pl.DataFrame, checks: list[tuple[pl.Expr | None, str]]) -> pl.Expr:
+    """``_reason``: the reason of the first ``(condition, reason)`` check a row fails, else null.
+
+    Clean files (no row fails any check, one cheap boolean pass to prove it) get an all-null
+    literal instead of a row-wise coalesce of strings.
+    """
+    live = [(cond.fill_null(False), reason) for cond, reason in checks if cond is not None]
+    if not live or not frame.select(pl.any_horizontal([c for c, _ in live]).any()).item():
+        return pl.lit(None, dtype=pl.Utf8).alias("_reason")
+    return pl.coalesce([pl.when(c).then(pl.lit(r)) for c, r in live]).alias("_reason")
 
 
 def raw_text(source: pl.DataFrame) -> pl.Series:

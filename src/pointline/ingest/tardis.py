@@ -16,13 +16,16 @@ import polars as pl
 
 from pointline.ingest.registry import (
     REASON_UNKNOWN_SIDE,
+    REASON_UNPARSEABLE,
     FileFormatError,
     Format,
     Parsed,
     ReadOptions,
-    int_or_reason,
+    drop_blank_lines,
+    int_or_bad,
     line_numbers,
     read_csv_text,
+    reason_column,
     register_format,
 )
 
@@ -56,7 +59,7 @@ class TardisCsv(Format):
         return head.startswith("exchange,symbol,timestamp,local_timestamp")
 
     def read(self, path: Path, options: ReadOptions) -> Parsed:
-        df = read_csv_text(path)
+        df = read_csv_text(path, int_columns=("timestamp", "local_timestamp"))
         kind = data_type(df.columns)
         if kind is None:
             raise FileFormatError(
@@ -64,8 +67,7 @@ class TardisCsv(Format):
                 "supported data types: trades, quotes, book_snapshot_25, book_snapshot_5"
             )
         # Line numbers are taken before blank lines (all-null rows, not data) are dropped.
-        df = df.with_columns(line_numbers(df.height, True))
-        df = df.filter(~pl.all_horizontal(pl.exclude("file_line_number").is_null()))
+        df = drop_blank_lines(df.with_columns(line_numbers(df.height, True)))
         if kind == "trades":
             return _trades(df)
         if kind == "quotes":
@@ -73,10 +75,14 @@ class TardisCsv(Format):
         return _book(df)
 
 
-def _common(df: pl.DataFrame) -> tuple[list[pl.Expr], list[pl.Expr]]:
-    local, local_bad = int_or_reason(pl.col("local_timestamp"), required=True)
-    exch, exch_bad = int_or_reason(pl.col("timestamp"), required=False)
-    names_bad = pl.when(pl.col("exchange").is_null() | pl.col("symbol").is_null()).then(pl.lit("unparseable"))
+def _common(df: pl.DataFrame) -> tuple[list[pl.Expr], list[tuple[pl.Expr | None, str]]]:
+    """The columns every table has, and the row checks on them (``(condition, reason)``)."""
+    local, local_bad = int_or_bad(
+        pl.col("local_timestamp"), required=True, dtype=df.schema["local_timestamp"]
+    )
+    exch, exch_bad = int_or_bad(pl.col("timestamp"), required=False, dtype=df.schema["timestamp"])
+    names_missing = df["exchange"].null_count() or df["symbol"].null_count()
+    names_bad = (pl.col("exchange").is_null() | pl.col("symbol").is_null()) if names_missing else None
     columns = [
         pl.col("exchange"),
         pl.col("symbol"),
@@ -84,51 +90,60 @@ def _common(df: pl.DataFrame) -> tuple[list[pl.Expr], list[pl.Expr]]:
         exch.alias("ts_exch_us"),
         pl.col("file_line_number"),
     ]
-    return columns, [names_bad, local_bad, exch_bad]
+    checks = [
+        (names_bad, REASON_UNPARSEABLE),
+        (local_bad, REASON_UNPARSEABLE),
+        (exch_bad, REASON_UNPARSEABLE),
+    ]
+    return columns, checks
 
 
 def _trades(df: pl.DataFrame) -> Parsed:
-    columns, reasons = _common(df)
+    columns, checks = _common(df)
     side = _side_codes(df["side"])
-    reasons.append(pl.when(side.is_null()).then(pl.lit(REASON_UNKNOWN_SIDE)))
+    checks.append((pl.lit(side).is_null() if side.null_count() else None, REASON_UNKNOWN_SIDE))
     frame = df.select(
         *columns,
         pl.col("id").alias("trade_id"),
         pl.lit(side).alias("side"),
         pl.col("price").alias("px"),
         pl.col("amount").alias("qty"),
-        pl.coalesce(reasons).alias("_reason"),
+        reason_column(df, checks),
     )
     return Parsed(table="trades", frame=frame, source=df.drop("file_line_number"))
 
 
 def _side_codes(side: pl.Series) -> pl.Series:
-    """Int8 side codes (null for an unknown token). Exact lower-case tokens are mapped through an Enum
-    cast (cheap); only other spellings pay for lower-casing."""
-    codes = (
-        side.cast(pl.Enum(sorted(_SIDES, key=_SIDES.__getitem__)), strict=False).to_physical().cast(pl.Int8)
-    )
-    if codes.null_count() == side.null_count():
-        return codes.fill_null(_SIDES["unknown"])
-    token = side.str.to_lowercase().fill_null("unknown")
-    return token.replace_strict(_SIDES, default=None, return_dtype=pl.Int8)
+    """Int8 side codes (null for an unknown token). Exact lower-case tokens are matched by plain
+    comparisons (cheap); only a file with other spellings pays for lower-casing."""
+    codes = pl.select(_code_of(pl.lit(side))).to_series()
+    if not codes.null_count():
+        return codes
+    return pl.select(_code_of(pl.lit(side).str.to_lowercase())).to_series()
+
+
+def _code_of(token: pl.Expr) -> pl.Expr:
+    expr = pl.when(token.is_null()).then(pl.lit(_SIDES["unknown"], dtype=pl.Int8))
+    for name, code in _SIDES.items():
+        expr = expr.when(token == name).then(pl.lit(code, dtype=pl.Int8))
+    return expr.otherwise(pl.lit(None, dtype=pl.Int8))
 
 
 def _quotes(df: pl.DataFrame) -> Parsed:
-    columns, reasons = _common(df)
+    columns, checks = _common(df)
     frame = df.select(
         *columns,
         pl.col("bid_price").alias("bid_px"),
         pl.col("bid_amount").alias("bid_qty"),
         pl.col("ask_price").alias("ask_px"),
         pl.col("ask_amount").alias("ask_qty"),
-        pl.coalesce(reasons).alias("_reason"),
+        reason_column(df, checks),
     )
     return Parsed(table="quotes", frame=frame, source=df.drop("file_line_number"))
 
 
 def _book(df: pl.DataFrame) -> Parsed:
-    columns, reasons = _common(df)
+    columns, checks = _common(df)
     levels = 1 + max(int(m.group(2)) for c in df.columns if (m := _LEVEL.match(c)))
     if levels > 25:
         raise FileFormatError(
@@ -141,7 +156,7 @@ def _book(df: pl.DataFrame) -> Parsed:
                 name = f"{side}[{i}].{field}"
                 expr = pl.col(name) if name in df.columns else pl.lit(None, dtype=pl.Utf8)
                 level_columns.append(expr.alias(f"{short}_{kind}_{i}"))
-    frame = df.select(*columns, *level_columns, pl.coalesce(reasons).alias("_reason"))
+    frame = df.select(*columns, *level_columns, reason_column(df, checks))
     return Parsed(table="book_snapshot_25", frame=frame, source=df.drop("file_line_number"), levels=levels)
 
 

@@ -6,9 +6,10 @@ equals the vendor's decimal exactly. A value the exponent cannot represent exact
 reason ``precision`` (never rounded); text that is not a decimal number is ``unparseable``; a value
 whose integer would come near the Int64 limit is ``overflow``.
 
-The fast path is vectorised in Polars: drop the decimal point, cast the digits to Int64 and rescale
-by a power of ten. Only rows the fast path cannot read (scientific notation such as ``1e-05``, a
-leading ``+``, surrounding blanks) go through Python's :class:`decimal.Decimal`.
+The fast path is one compiled scan of the text bytes (:mod:`pointline.lake.decimal_scan`): the
+digits without the point as an Int64, rescaled by a power of ten with exact divisibility and overflow
+checks. Only values it does not read (scientific notation such as ``1e-05``, surrounding blanks,
+more than 18 digits) go through Python's :class:`decimal.Decimal`, which defines the result.
 
 Example
 -------
@@ -27,6 +28,8 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 import polars as pl
 import pyarrow as pa
+
+from pointline.lake import decimal_scan
 
 #: Reasons a text value cannot be encoded (also quarantine reasons).
 REASON_UNPARSEABLE = "unparseable"
@@ -84,12 +87,12 @@ def encode_series(text: pl.Series, exp: int) -> Encoded:
 
 
 def encode_columns(frame: pl.DataFrame, specs: list[tuple[str, str, int]]) -> pl.DataFrame:
-    """Encode several text columns of ``frame`` at once (Polars runs the columns in parallel).
+    """Encode several text columns of ``frame`` at once.
 
     Parameters
     ----------
     frame
-        Holds the Utf8 decimal columns.
+        Holds the Utf8 decimal columns (staged by :func:`stage_decimals` or not).
     specs
         ``(text_column, out_name, exp)`` triples; each adds Int64 ``out_name`` and Utf8
         ``{out_name}_r`` with exactly the values and reasons of :func:`encode_series`.
@@ -107,128 +110,73 @@ def encode_columns(frame: pl.DataFrame, specs: list[tuple[str, str, int]]) -> pl
     for _, _, exp in specs:
         if not 0 <= exp <= MAX_EXPONENT:
             raise ValueError(f"exponent must be in [0, {MAX_EXPONENT}], got {exp}")
-    texts = list(dict.fromkeys(text for text, _, _ in specs))
-    missing = [t for t in texts if f"{t}{RAW_SUFFIX}" not in frame.columns]
-    staged = stage_decimals(frame.select(missing), missing) if missing else None
-
-    def part(text: str, suffix: str) -> pl.Series:
-        name = f"{text}{suffix}"
-        return staged[name] if staged is not None and name in staged.columns else frame[name]
-
-    work = pl.DataFrame(
-        [part(text, RAW_SUFFIX).alias(f"{out}__raw") for text, out, _ in specs]
-        + [(exp - part(text, DEC_SUFFIX)).alias(f"{out}__up") for text, out, exp in specs]
-    )
-    coarse = work.select([(pl.col(f"{out}__up") >= 0).all().alias(out) for _, out, _ in specs]).row(0)
+    scans = {text: _scanned(frame, text) for text in dict.fromkeys(text for text, _, _ in specs)}
     columns = []
-    for (_, out, _), plain in zip(specs, coarse, strict=True):
-        raw, up = pl.col(f"{out}__raw"), pl.col(f"{out}__up")
-        value, reason = _scale_up(raw, up) if plain else _scale_any(raw, up)
-        columns += [value.alias(out), reason.alias(f"{out}_r")]
-    out_frame = frame.hstack(work.select(columns).get_columns())
-    slow_needed = out_frame.select(
-        [
-            _needs_slow(pl.col(text), pl.col(out), pl.col(f"{out}_r")).any().alias(out)
-            for text, out, _ in specs
-        ]
-    ).row(0)
-    for (text, out, exp), needed in zip(specs, slow_needed, strict=True):
-        if not needed:
-            continue
-        t, v, r = pl.col(text), pl.col(out), pl.col(f"{out}_r")
-        needs_slow = out_frame.select(_needs_slow(t, v, r)).to_series()
-        slow = _slow_encode(
-            out_frame.select(t.cast(pl.Utf8).alias("t"), v.alias("v"), r.alias("r")), needs_slow, exp
-        )
-        out_frame = out_frame.with_columns(slow["v"].alias(out), slow["r"].alias(f"{out}_r"))
-    return out_frame
+    for text, out, exp in specs:
+        value, code = decimal_scan.scale_to_exponent(*scans[text], exp, MAX_ABS_INT)
+        slow = np.flatnonzero(code == decimal_scan.NOT_PLAIN)
+        if slow.size:
+            _slow_encode(frame[text], slow, exp, value, code)
+        invalid = code != decimal_scan.OK
+        values = pa.array(value, mask=invalid) if invalid.any() else value
+        columns += [pl.Series(out, values, dtype=pl.Int64), _reasons(f"{out}_r", code)]
+    return frame.hstack(columns)
 
 
 #: Suffixes of the columns :func:`stage_decimals` adds (digits without the point; decimals written).
 RAW_SUFFIX = "__raw"
 DEC_SUFFIX = "__dec"
 
+_REASON_CODES = {
+    decimal_scan.PRECISION: REASON_PRECISION,
+    decimal_scan.OVERFLOW: REASON_OVERFLOW,
+    decimal_scan.UNPARSEABLE: REASON_UNPARSEABLE,
+}
+
 
 def stage_decimals(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """Add the parts both :func:`staged_profile` and :func:`encode_columns` start from.
 
-    For each text column ``c``: ``c__raw`` (Int64, the digits with the point removed; null when the
-    text is not a plain decimal, which then takes the slow path) and ``c__dec`` (Int64, digits after
-    the point as written, 0 without a point). Staging once lets ingestion profile a new instrument
-    and encode its values from one pass over the text.
+    For each text column ``c``: ``c__raw`` (Int64, the digits with the point removed) and ``c__dec``
+    (Int32, digits after the point as written; -1 when the text is not a plain decimal and takes the
+    exact :class:`~decimal.Decimal` path, -2 when it is null or empty). One scan of the text serves
+    both profiling a new instrument and encoding its values (see :mod:`pointline.lake.decimal_scan`).
 
     Example
     -------
-    >>> stage_decimals(pl.DataFrame({"px": ["12.50", "7", "1e-5"]}), ["px"]).row(0)
-    ('12.50', 1250, 2)
+    >>> stage_decimals(pl.DataFrame({"px": ["12.50", "7", "1e-5"]}), ["px"]).rows()
+    [('12.50', 1250, 2), ('7', 7, 0), ('1e-5', 0, -1)]
     """
-    return frame.with_columns(
-        *[_raw_digits(pl.col(c)).alias(f"{c}{RAW_SUFFIX}") for c in columns],
-        *[
-            (pl.col(c).str.len_bytes().cast(pl.Int64) - pl.col(c).str.find(".", literal=True) - 1)
-            .fill_null(0)
-            .alias(f"{c}{DEC_SUFFIX}")
-            for c in columns
-        ],
-    )
+    staged = []
+    for c, (raw, dec) in zip(columns, decimal_scan.scan_many([frame[c] for c in columns]), strict=True):
+        staged += [pl.Series(f"{c}{RAW_SUFFIX}", raw), pl.Series(f"{c}{DEC_SUFFIX}", dec)]
+    return frame.hstack(staged)
 
 
-def _needs_slow(t: pl.Expr, v: pl.Expr, r: pl.Expr) -> pl.Expr:
-    return v.is_null() & t.is_not_null() & (t != "") & r.is_null()
+def _scanned(frame: pl.DataFrame, text: str) -> tuple[np.ndarray, np.ndarray]:
+    raw, dec = f"{text}{RAW_SUFFIX}", f"{text}{DEC_SUFFIX}"
+    if raw in frame.columns and dec in frame.columns:
+        return frame[raw].to_numpy(), frame[dec].to_numpy()
+    return decimal_scan.scan_text(frame[text])
 
 
-def _raw_digits(t: pl.Expr) -> pl.Expr:
-    # Polars' string → Int64 cast accepts exactly an optional sign and ASCII digits; anything else
-    # (blanks, exponents, a second point, too many digits) comes out null and goes to the slow path.
-    return t.str.replace(".", "", literal=True, n=1).cast(pl.Int64, strict=False)
+def _reasons(name: str, code: np.ndarray) -> pl.Series:
+    codes = pl.Series(name, code)
+    if not (code > 0).any():
+        return pl.repeat(None, len(code), dtype=pl.Utf8, eager=True).alias(name)
+    return codes.replace_strict(_REASON_CODES, default=None, return_dtype=pl.Utf8)
 
 
-def _scale_up(raw: pl.Expr, up: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """Value and reason when no value has more decimals than the exponent (the common case)."""
-    scale = pl.lit(10, dtype=pl.Int64).pow(up.clip(0, 18))
-    fits = (raw.cast(pl.Float64).abs() * scale.cast(pl.Float64)) < float(MAX_ABS_INT)
-    return pl.when(fits).then(raw * scale), pl.when(raw.is_not_null() & ~fits).then(pl.lit(REASON_OVERFLOW))
+def _slow_encode(text: pl.Series, rows: np.ndarray, exp: int, value: np.ndarray, code: np.ndarray) -> None:
+    """Encode the ``rows`` the scan could not read (scientific notation, blanks…) with
+    :func:`encode_text`, in place."""
+    for i, t in zip(rows.tolist(), text.gather(rows).to_list(), strict=True):
+        v, reason = encode_text(t, exp)
+        value[i] = 0 if v is None else v
+        code[i] = decimal_scan.OK if reason is None else _CODE_OF_REASON[reason]
 
 
-def _scale_any(raw: pl.Expr, up: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """Value and reason when some values carry more decimals than the exponent (maybe ``precision``)."""
-    scale_up = pl.lit(10, dtype=pl.Int64).pow(up.clip(0, 18))
-    scale_down = pl.lit(10, dtype=pl.Int64).pow((-up).clip(0, 18))
-    too_many = (-up) > 18
-    exact_down = pl.when(too_many).then(raw == 0).otherwise((raw % scale_down) == 0)
-    # Float magnitude check is conservative and cheap: anything near 2^62 is rejected.
-    fits = (raw.cast(pl.Float64).abs() * scale_up.cast(pl.Float64)) < float(MAX_ABS_INT)
-    value = (
-        pl.when(raw.is_null())
-        .then(None)
-        .when(up >= 0)
-        .then(pl.when(fits).then(raw * scale_up))
-        .when(exact_down)
-        .then(pl.when(too_many).then(0).otherwise(raw // scale_down))
-    )
-    reason = (
-        pl.when(raw.is_null())
-        .then(pl.lit(None, dtype=pl.Utf8))
-        .when((up >= 0) & ~fits)
-        .then(pl.lit(REASON_OVERFLOW))
-        .when((up < 0) & ~exact_down)
-        .then(pl.lit(REASON_PRECISION))
-    )
-    return value.cast(pl.Int64), reason
-
-
-def _slow_encode(frame: pl.DataFrame, mask: pl.Series, exp: int) -> pl.DataFrame:
-    idx = frame.with_row_index("_i").filter(mask)["_i"].to_list()
-    texts = frame["t"].gather(idx).to_list()
-    values: list[int | None] = []
-    reasons: list[str | None] = []
-    for text in texts:
-        value, reason = encode_text(text, exp)
-        values.append(value)
-        reasons.append(reason)
-    v = frame["v"].scatter(idx, pl.Series(values, dtype=pl.Int64))
-    r = frame["r"].scatter(idx, pl.Series(reasons, dtype=pl.Utf8))
-    return frame.with_columns(v=v, r=r)
+_CODE_OF_REASON = {reason: c for c, reason in _REASON_CODES.items()}
 
 
 def parse_decimal(text: str) -> Decimal | None:
@@ -257,6 +205,14 @@ def encode_text(text: str, exp: int) -> tuple[int | None, str | None]:
     value = parse_decimal(text)
     if value is None:
         return None, REASON_UNPARSEABLE
+    if value == 0:
+        return 0, None
+    # Decide huge exponents (``1E1000000``) before scaling, which would overflow the decimal context.
+    magnitude = value.adjusted() + exp  # the scaled value is in [10^magnitude, 10^(magnitude+1))
+    if magnitude >= 19:
+        return None, REASON_OVERFLOW
+    if magnitude < 0:
+        return None, REASON_PRECISION
     scaled = value.scaleb(exp)
     if scaled != scaled.to_integral_value():
         return None, REASON_PRECISION
@@ -300,25 +256,14 @@ def staged_profile(frame: pl.DataFrame, columns: list[str]) -> tuple[int, int]:
     (5, 4)
     """
     decimals, digits = 0, 1
-    pow10 = pl.lit(10, dtype=pl.Int64)
     for c in columns:
-        raw, dec = pl.col(f"{c}{RAW_SUFFIX}"), pl.col(f"{c}{DEC_SUFFIX}")
-        plain = raw.is_not_null() & (raw != 0)
-        top = frame.select(
-            dec.filter(plain).max().alias("dec"),
-            pl.when(dec > 18).then(0).otherwise(raw.abs() // pow10.pow(dec.clip(0, 18))).max().alias("int"),
-        ).row(0)
-        if top[1] is not None:
-            digits = max(digits, len(str(int(top[1]))))
-        # Largest d with a value whose last significant decimal is the d-th: usually the first try.
-        for d in range(int(top[0] or 0), decimals, -1):
-            k = dec - d + 1  # the value has >= d significant decimals iff raw is not a multiple of 10^k
-            hit = pl.when(k > 18).then(raw != 0).otherwise(raw % pow10.pow(k.clip(0, 18)) != 0)
-            if frame.select((plain & (dec >= d) & hit).any()).item():
-                decimals = d
-                break
-        others = frame.filter(pl.col(f"{c}{RAW_SUFFIX}").is_null() & pl.col(c).is_not_null())[c].unique()
-        for other in others.to_list():
+        raw, dec = _scanned(frame, c)
+        d, w = decimal_scan.profile(raw, dec)
+        decimals, digits = max(decimals, d), max(digits, w)
+        slow = np.flatnonzero(dec == decimal_scan.NOT_PLAIN)
+        if not slow.size:
+            continue
+        for other in frame[c].gather(slow).unique().to_list():
             value = parse_decimal(other)
             if value is not None and value != 0:
                 decimals = max(decimals, _decimals_of(value))
