@@ -156,12 +156,54 @@ def ingest_vs_read(tmp: Path, rows: int, repeat: int) -> tuple[dict[str, object]
     )
 
 
+def run_of_days(tmp: Path, rows: int, days: int, repeat: int) -> dict[str, object]:
+    """One ingest call over ``days`` daily files of one instrument (how a lake is filled) against
+    ``pl.read_csv`` of the same files one after another; medians of ``repeat`` interleaved rounds."""
+    paths = []
+    for k in range(days):
+        path = (
+            tmp
+            / "run"
+            / f"binance-futures_trades_{np.datetime64((T0 + k * DAY_US) // DAY_US, 'D')}_BTCUSDT.csv.gz"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_file(path, rows, seed=100 + k, start_us=T0 + k * DAY_US)
+        paths.append(path)
+    reads, runs = [], []
+    for k in range(repeat):
+        start = time.perf_counter()
+        for path in paths:
+            pl.read_csv(path)
+        reads.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        report = ingest(paths, lake=tmp / f"run_lake{k}")
+        runs.append(time.perf_counter() - start)
+        assert [f.status for f in report.files] == ["ingested"] * days, report.summary()
+    total = rows * days
+    value, baseline = total / statistics.median(runs), total / statistics.median(reads)
+    return {
+        "name": "ingest_tardis_trades_run_rows_per_s",
+        "value": round(value),
+        "unit": "rows/s",
+        "baseline": round(baseline),
+        "baseline_name": "polars.read_csv of the same files",
+        "ratio": round(value / baseline, 3),
+        "rows": total,
+        "files": days,
+        "ingest_s": round(statistics.median(runs), 3),
+        "read_csv_s": round(statistics.median(reads), 3),
+        "repeat": repeat,
+        "note": "one ingest call over consecutive days",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=None, help="interleaved rounds (median reported)")
     parser.add_argument("--files", type=int, default=None, help="small files for the growth line")
+    parser.add_argument("--days", type=int, default=4, help="daily files in the run line")
     args = parser.parse_args()
     rows = args.rows or (200_000 if args.quick else 1_000_000)
     files = args.files or (100 if args.quick else 200)
@@ -170,6 +212,7 @@ def main() -> None:
         fresh, known, lake = ingest_vs_read(Path(tmp), rows, repeat)
         print(json.dumps(fresh), flush=True)
         print(json.dumps(known), flush=True)
+        print(json.dumps(run_of_days(Path(tmp), rows, args.days, max(1, repeat - 2))), flush=True)
         # The floor under any ingest: one Delta commit of the same rows (storage.append alone).
         landed = storage.scan_partitions("trades", lake=lake)
         assert landed is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, localcontext
 
 import polars as pl
 import pytest
@@ -151,7 +151,8 @@ def _reference_profile(texts: list[str | None]) -> tuple[int, int]:
         value = parse_decimal(text) if text is not None else None
         if value is None or value == 0:
             continue
-        decimals = max(decimals, max(0, -value.normalize().as_tuple().exponent))
+        with localcontext(Context(prec=10_000, Emax=MAX_EMAX, Emin=MIN_EMIN)):
+            decimals = max(decimals, max(0, -value.normalize().as_tuple().exponent))
         digits = max(digits, value.adjusted() + 1)
     return decimals, digits
 
@@ -209,3 +210,9 @@ def test_encoding_limits_are_exact(text: str, exp: int, expected: tuple[int | No
 @given(st.lists(st.one_of(_any_text, decimal_text, st.none()), min_size=1, max_size=20))
 def test_decimal_profile_matches_decimal_arithmetic_on_any_text(texts: list[str | None]) -> None:
     assert decimal_profile(pl.Series(texts, dtype=pl.Utf8)) == _reference_profile(texts)
+
+
+def test_profile_counts_every_significant_decimal_of_long_values() -> None:
+    # 29 decimals: more than the 28 digits of the default decimal context.
+    assert decimal_profile(pl.Series(["1.00000000000000000000000000001"])) == (29, 1)
+    assert decimal_profile(pl.Series(["1E1000000"])) == (0, 1_000_001)

@@ -57,9 +57,12 @@ def stage(parsed: Parsed) -> Parsed:
 
 
 def instruments_in(parsed: Parsed) -> list[tuple[str, str]]:
-    """Distinct ``(exchange, symbol)`` of the file's rows, in first-seen order."""
+    """Distinct ``(exchange, symbol)`` of the file's rows, in first-seen order (kept on ``parsed``)."""
+    if parsed.instruments is not None:
+        return parsed.instruments
     frame = parsed.frame
     if frame.height == 0:
+        parsed.instruments = []
         return []
     # Most files hold one instrument: two vectorised comparisons instead of a hash-based unique.
     first = frame.select(pl.col("exchange", "symbol").first()).row(0)
@@ -67,9 +70,11 @@ def instruments_in(parsed: Parsed) -> list[tuple[str, str]]:
         ((pl.col("exchange") == first[0]) & (pl.col("symbol") == first[1])).all(ignore_nulls=False)
     ).item()
     if same and None not in first:
-        return [(str(first[0]), str(first[1]))]
+        parsed.instruments, parsed.uniform = [(str(first[0]), str(first[1]))], True
+        return parsed.instruments
     pairs = frame.select("exchange", "symbol").drop_nulls().unique(maintain_order=True)
-    return [(str(e), str(s)) for e, s in pairs.iter_rows()]
+    parsed.instruments = [(str(e), str(s)) for e, s in pairs.iter_rows()]
+    return parsed.instruments
 
 
 def propose_symbols(
@@ -129,7 +134,9 @@ def to_lake_rows(
         schema={"symbol_id": pl.Int64, "_ex": pl.Utf8, "_sym": pl.Utf8, "_pexp": pl.Int32, "_qexp": pl.Int32},
         orient="row",
     )
-    if keys.height == 1:
+    if keys.height == 1 and parsed.uniform and instruments_in(parsed) == [(keys["_ex"][0], keys["_sym"][0])]:
+        frame = frame.with_columns(pl.lit(keys["symbol_id"][0], dtype=pl.Int64).alias("symbol_id"))
+    elif keys.height == 1:
         frame = frame.with_columns(
             pl.when((pl.col("exchange") == keys["_ex"][0]) & (pl.col("symbol") == keys["_sym"][0]))
             .then(pl.lit(keys["symbol_id"][0], dtype=pl.Int64))

@@ -54,6 +54,10 @@ class Parsed:
     source: pl.DataFrame
     levels: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Distinct ``(exchange, symbol)`` in first-seen order, once computed
+    #: (:func:`pointline.ingest.canonical.instruments_in`); ``uniform`` when every row carries the one.
+    instruments: list[tuple[str, str]] | None = None
+    uniform: bool = False
 
 
 class Format:

@@ -365,6 +365,11 @@ def decode_value(value: int, exp: int) -> Decimal:
 
 
 def _decimals_of(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
+    """Significant decimals of a finite value, from its digits (``normalize`` would round to the
+    context's 28 digits and overflow on exponents such as ``1E1000000``)."""
+    _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
-    return max(0, -exponent)
+    if not any(digits):
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing))
