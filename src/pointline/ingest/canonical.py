@@ -13,10 +13,18 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from pointline.ingest import instruments
-from pointline.ingest.registry import REASON_CROSSED, REASON_NON_POSITIVE, REASON_UNPARSEABLE, Parsed
+from pointline.ingest.registry import (
+    REASON_CROSSED,
+    REASON_NON_POSITIVE,
+    REASON_UNPARSEABLE,
+    Parsed,
+    reason_column,
+)
 from pointline.lake import encoding
 from pointline.lake.dim_symbol import SymbolInfo, symbol_id_for
 from pointline.lake.schema import STORAGE_ORDER, event_table
@@ -157,13 +165,13 @@ def to_lake_rows(
         info = infos.get(sid) if sid is not None else None
         parts.append(_encode_group(group, pairs, info))
     encoded = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
-    checked = encoded.with_columns(_reason_expr(parsed.table, pairs).alias("_reason"))
+    checked = encoded.with_columns(reason_column(encoded, _checks(parsed.table, pairs)))
     bad = checked.filter(pl.col("_reason").is_not_null()).select(
         "_row", "file_line_number", pl.col("_reason").alias("reason")
     )
     good = checked.filter(pl.col("_reason").is_null()) if bad.height else checked
     if parsed.table == "book_snapshot_25":
-        good = good.with_columns(_level_lists(pairs))
+        good = good.hstack(level_lists(good, pairs))
     good = good.with_columns(
         pl.lit(file_id, dtype=pl.Int32).alias("file_id"),
         pl.from_epoch("ts_local_us", time_unit="us").dt.date().alias("date"),
@@ -189,32 +197,54 @@ def _encode_group(group: pl.DataFrame, pairs: list[Pair], info: SymbolInfo | Non
     return encoding.encode_columns(group, specs)
 
 
-def _reason_expr(table: str, pairs: list[Pair]) -> pl.Expr:
-    checks: list[pl.Expr] = [pl.col("_reason")]
-    missing_symbol = pl.col("symbol_id").is_null()
-    checks.append(pl.when(missing_symbol).then(pl.lit(REASON_UNPARSEABLE)))
+def _checks(table: str, pairs: list[Pair]) -> list[tuple[pl.Expr | None, str | pl.Expr]]:
+    """The row checks in order, as ``(condition, reason)`` (see the module docstring)."""
+    reason = pl.col("_reason")
+    checks: list[tuple[pl.Expr | None, str | pl.Expr]] = [
+        (reason.is_not_null(), reason),
+        (pl.col("symbol_id").is_null(), REASON_UNPARSEABLE),
+    ]
     for p in pairs:
         px_missing, qty_missing = pl.col(p.px).is_null(), pl.col(p.qty).is_null()
-        if table == "trades":
-            checks.append(pl.when(px_missing | qty_missing).then(pl.lit(REASON_UNPARSEABLE)))
-        else:
-            # An empty side (or an absent book level) is allowed; half of one is not.
-            checks.append(pl.when(px_missing != qty_missing).then(pl.lit(REASON_UNPARSEABLE)))
-        checks += [pl.col(f"{p.px_int}_r"), pl.col(f"{p.qty_int}_r")]
-        non_positive = (pl.col(p.px_int) <= 0) | (pl.col(p.qty_int) <= 0)
-        checks.append(pl.when(non_positive.fill_null(False)).then(pl.lit(REASON_NON_POSITIVE)))
+        # Trades need both values; in quotes and books an empty side (or an absent level) is
+        # allowed, half of one is not.
+        half = (px_missing | qty_missing) if table == "trades" else (px_missing != qty_missing)
+        checks.append((half, REASON_UNPARSEABLE))
+        for name in (p.px_int, p.qty_int):
+            encoder = pl.col(f"{name}_r")
+            checks.append((encoder.is_not_null(), encoder))
+        checks.append(((pl.col(p.px_int) <= 0) | (pl.col(p.qty_int) <= 0), REASON_NON_POSITIVE))
     if table == "quotes":
-        crossed = (pl.col("bid_px_int") >= pl.col("ask_px_int")).fill_null(False)
-        checks.append(pl.when(crossed).then(pl.lit(REASON_CROSSED)))
-    return pl.coalesce(checks)
+        checks.append((pl.col("bid_px_int") >= pl.col("ask_px_int"), REASON_CROSSED))
+    return checks
 
 
-def _level_lists(pairs: list[Pair]) -> list[pl.Expr]:
+def level_lists(frame: pl.DataFrame, pairs: list[Pair]) -> list[pl.Series]:
+    """``bids_px_int``, ``bids_qty_int``, ``asks_px_int``, ``asks_qty_int``: each row's levels
+    (best first) as a list, absent levels left out (``concat_list(...).list.drop_nulls()``).
+
+    Built from the level columns as one 2-D array per list: a row-major boolean selection keeps
+    the present levels in level order, and the per-row counts give the list offsets. Polars'
+    ``concat_list`` costs about 100x more here (86,400 snapshots x 25 levels: 0.7 s).
+    """
     out = []
     for side in ("bid", "ask"):
         for kind in ("px", "qty"):
             names = [getattr(p, f"{kind}_int") for p in pairs if p.px.startswith(side)]
-            out.append(pl.concat_list(names).list.drop_nulls().alias(f"{side}s_{kind}_int"))
+            levels = frame.select(names)
+            if not any(levels.null_count().row(0)):  # every level present: fixed-length lists
+                flat = np.column_stack([levels[c].to_numpy() for c in names]).ravel()
+                offsets = np.arange(0, flat.size + 1, len(names), dtype=np.int64)
+            else:
+                values = np.column_stack([levels[c].fill_null(0).to_numpy() for c in names])
+                present = np.column_stack([levels[c].is_not_null().to_numpy() for c in names])
+                flat = values[present]
+                offsets = np.zeros(frame.height + 1, dtype=np.int64)
+                np.cumsum(present.sum(axis=1), out=offsets[1:])
+            lists = pa.LargeListArray.from_arrays(
+                pa.array(offsets), pa.array(flat.astype(np.int64, copy=False))
+            )
+            out.append(pl.Series(f"{side}s_{kind}_int", lists, dtype=pl.List(pl.Int64)))
     return out
 
 

@@ -198,8 +198,9 @@ def int_or_bad(
     return value, value.is_null() if required else (value.is_null() & text.is_not_null())
 
 
-def reason_column(frame: pl.DataFrame, checks: list[tuple[pl.Expr | None, str]]) -> pl.Expr:
+def reason_column(frame: pl.DataFrame, checks: list[tuple[pl.Expr | None, str | pl.Expr]]) -> pl.Expr:
     """``_reason``: the reason of the first ``(condition, reason)`` check a row fails, else null.
+    A reason is a literal or a Utf8 expression (e.g. the encoder's per-row reason column).
 
     Clean files (no row fails any check, one cheap boolean pass to prove it) get an all-null
     literal instead of a row-wise coalesce of strings.
@@ -207,7 +208,8 @@ def reason_column(frame: pl.DataFrame, checks: list[tuple[pl.Expr | None, str]])
     live = [(cond.fill_null(False), reason) for cond, reason in checks if cond is not None]
     if not live or not frame.select(pl.any_horizontal([c for c, _ in live]).any()).item():
         return pl.lit(None, dtype=pl.Utf8).alias("_reason")
-    return pl.coalesce([pl.when(c).then(pl.lit(r)) for c, r in live]).alias("_reason")
+    reasons = [pl.when(c).then(pl.lit(r) if isinstance(r, str) else r) for c, r in live]
+    return pl.coalesce(reasons).alias("_reason")
 
 
 def raw_text(source: pl.DataFrame) -> pl.Series:
