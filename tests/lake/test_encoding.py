@@ -70,8 +70,9 @@ def test_missing_values_are_null_without_reason() -> None:
 
 
 def _reference(text: str, exp: int) -> int | None:
-    scaled = Decimal(text).scaleb(exp)
-    return int(scaled) if scaled == scaled.to_integral_value() else None
+    with localcontext(Context(prec=10_000, Emax=MAX_EMAX, Emin=MIN_EMIN)):  # exact: no rounding
+        scaled = Decimal(text).scaleb(exp)
+        return int(scaled) if scaled == scaled.to_integral_value() else None
 
 
 decimal_text = st.decimals(
@@ -199,6 +200,9 @@ def test_fast_encoding_agrees_with_python_decimals_on_any_text(texts: list[str],
         ("0.000000000000000000000", 18, (0, None)),
         ("-0.10", 1, (-1, None)),
         ("00012.3400", 2, (1234, None)),
+        # More digits than the decimal context's 28: never rounded into an exact-looking value.
+        ("1953124.99999999999999999999950000113593692357919368222646626", 0, (None, "precision")),
+        ("1953125.00000000000000000000000000000000000000000000000000000", 0, (1953125, None)),
     ],
 )
 def test_encoding_limits_are_exact(text: str, exp: int, expected: tuple[int | None, str | None]) -> None:

@@ -213,10 +213,18 @@ def encode_text(text: str, exp: int) -> tuple[int | None, str | None]:
         return None, REASON_OVERFLOW
     if magnitude < 0:
         return None, REASON_PRECISION
-    scaled = value.scaleb(exp)
-    if scaled != scaled.to_integral_value():
-        return None, REASON_PRECISION
-    as_int = int(scaled)
+    # Integer arithmetic on the digits: decimal arithmetic (``scaleb``) would round to the context's
+    # 28 digits, so a long value such as 1953124.999999999999999999999500001 would pass as exact.
+    negative, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    coefficient, shift = int("".join(map(str, digits))), exponent + exp
+    if shift >= 0:
+        as_int = coefficient * 10**shift
+    else:
+        as_int, rest = divmod(coefficient, 10**-shift)
+        if rest:
+            return None, REASON_PRECISION
+    as_int = -as_int if negative else as_int
     if abs(as_int) >= MAX_ABS_INT:
         return None, REASON_OVERFLOW
     return as_int, None
