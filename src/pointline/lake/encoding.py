@@ -344,7 +344,8 @@ def decode_list_expr(column: str | pl.Expr, exp: int) -> pl.Expr:
 
 def _divide(series: pl.Series, scale: float) -> pl.Series:
     values = series.cast(pl.Float64).to_numpy()
-    return pl.Series(series.name, values / scale, dtype=pl.Float64, nan_to_null=True)
+    # Nulls come back from NumPy as NaN; only a column that had nulls pays for turning them back.
+    return pl.Series(series.name, values / scale, dtype=pl.Float64, nan_to_null=series.null_count() > 0)
 
 
 def _divide_list(series: pl.Series, scale: float) -> pl.Series:

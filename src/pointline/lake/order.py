@@ -50,7 +50,9 @@ def is_sorted_by(frame: pl.DataFrame, columns: list[str]) -> bool:
         dtype.is_integer() or dtype in (pl.Date, pl.Datetime) for dtype in keys.dtypes
     )
     if fast and not any(keys.null_count().row(0)):
-        arrays = [keys[c].to_physical().cast(pl.Int64).to_numpy() for c in columns]
+        # Integer keys as they are (Numba compiles one kernel per dtype mix): widening Int32 keys
+        # such as file_id and file_line_number would copy them.
+        arrays = [keys[c].to_physical().to_numpy() for c in columns]
         arrays += [arrays[-1]] * (_MAX_FAST_KEYS - len(arrays))
         return bool(_lex_sorted(*arrays))
     in_order = pl.lit(True)
