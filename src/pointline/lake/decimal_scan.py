@@ -15,7 +15,6 @@ which the exact path sets for text that is no number at all).
 
 from __future__ import annotations
 
-import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -76,10 +75,17 @@ def scan_many(texts: list[pl.Series]) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(_pool().map(scan_text, texts))
 
 
-@functools.cache
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
 def _pool() -> ThreadPoolExecutor:
-    # One pool for the process: starting threads per file would cost more than the scan saves.
-    return ThreadPoolExecutor(max_workers=SCAN_THREADS, thread_name_prefix="decimal-scan")
+    # One pool per process (starting threads per file would cost more than the scan saves), keyed by
+    # pid: a forked child inherits the parent's pool object but not its threads.
+    pid = os.getpid()
+    if pid not in _POOLS:
+        _POOLS.clear()
+        _POOLS[pid] = ThreadPoolExecutor(max_workers=SCAN_THREADS, thread_name_prefix="decimal-scan")
+    return _POOLS[pid]
 
 
 @njit(cache=True, nogil=True)
