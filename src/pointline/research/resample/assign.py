@@ -6,10 +6,10 @@ closed on time) means "strictly before ``ts``". Events before the bar's ``bucket
 the first bar, or in an interval a clock spine skipped with ``emit_empty=False``) or after the last
 boundary are unassigned and counted.
 
-The rule is evaluated per symbol with a binary search of the event ``ts`` among the bar ``ts``
-(first bar with ``ts >= event ts``) and, only for events whose ``ts`` equals a bar's ``ts`` (ties,
-which are few), a second search on ``(ts, packed close key)``; bar columns are then gathered by
-position, so the cost is a few linear passes plus a sort only when the input is not in order.
+The rule is one compiled merge pass: events in total order against bars sorted by symbol and
+boundary, with a pointer that only moves forward (both sequences are ordered, so the first bar whose
+boundary is ``>=`` an event's key never moves back); bar columns are then gathered by position, so
+the cost is a few linear passes plus a sort only when the input is not in order.
 
 Splits: on a ``split_trades=True`` spine, a trade whose key is a bar's close key is emitted once per
 bar it is split into, with ``split_fraction`` and prorated ``qty`` / ``qty_int`` (exact integer
@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from pointline.errors import PointlineError
+from pointline.lake.order import is_sorted_by
 
 Frame = pl.DataFrame | pl.LazyFrame
 
@@ -139,19 +141,8 @@ def _assign(df: pl.DataFrame, spine: pl.DataFrame, ts_col: str) -> tuple[pl.Data
     sp_sym = sp["symbol_id"].to_numpy()
     bar_ts = sp["ts"].to_numpy()
     bkey = _packed_np(sp, "close_file_id", "close_file_line_number")
-    first = np.full(df.height, -1, np.int64)  # bar row (in sp) of each event, -1 = none
-    last = np.full(df.height, -1, np.int64)  # last bar with the same boundary (split runs)
-    for s in symbols.to_list():
-        lo, hi = np.searchsorted(sym, [s, s + 1]) if sym.shape[0] else (0, 0)
-        blo, bhi = np.searchsorted(sp_sym, [s, s + 1])
-        if lo == hi or blo == bhi:
-            continue
-        f, la = _search(ts[lo:hi], ekey[lo:hi], bar_ts[blo:bhi], bkey[blo:bhi])
-        first[lo:hi] = np.where(f >= 0, f + blo, -1)
-        last[lo:hi] = np.where(la >= 0, la + blo, -1)
-    bucket_start = sp["bucket_start"].to_numpy()
-    assigned = first >= 0
-    assigned[assigned] &= ts[assigned] >= bucket_start[first[assigned]]
+    bar_row, last = _merge(sym, ts, ekey, sp_sym, bar_ts, bkey, sp["bucket_start"].to_numpy())
+    assigned = bar_row >= 0
     n_events, n_assigned = df.height, int(assigned.sum())
     stats = AssignStats(
         n_events=n_events,
@@ -160,7 +151,7 @@ def _assign(df: pl.DataFrame, spine: pl.DataFrame, ts_col: str) -> tuple[pl.Data
         unassigned_ratio=(n_events - n_assigned) / n_events if n_events else 0.0,
     )
     rows = np.flatnonzero(assigned)
-    bar_rows = first[rows]
+    bar_rows = bar_row[rows]
     split = all(c in sp.columns for c in _SPLIT_COLUMNS) and ("qty" in columns or "qty_int" in columns)
     if not split:
         out = _take(df, rows).hstack(sp.select(BAR_COLUMNS)[bar_rows])
@@ -186,6 +177,8 @@ def _in_total_order(df: pl.DataFrame, ts_col: str) -> pl.DataFrame:
     keys = ["symbol_id", ts_col, *[c for c in ("file_id", "file_line_number") if c in df.columns]]
     if df.height < 2:
         return df
+    if not any(df[c].null_count() for c in keys):
+        return df if is_sorted_by(df, keys) else df.sort(keys, maintain_order=True)
     key_cols = [df[c].cast(pl.Int64).fill_null(0).to_numpy() for c in keys]
     order_ok = True
     equal = np.ones(df.height - 1, bool)
@@ -212,29 +205,49 @@ def _packed_np(df: pl.DataFrame, fid: str, line: str) -> np.ndarray:
     return packed
 
 
-def _search(
-    ts: np.ndarray, ekey: np.ndarray, bar_ts: np.ndarray, bkey: np.ndarray
+@njit(cache=True, nogil=True)
+def _merge(
+    sym: np.ndarray,
+    ts: np.ndarray,
+    ekey: np.ndarray,
+    bar_sym: np.ndarray,
+    bar_ts: np.ndarray,
+    bkey: np.ndarray,
+    bucket_start: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each event (sorted), the first bar with boundary >= its key and the last bar with that
-    same boundary; -1 when no bar follows. Bars are sorted by ``(ts, bkey)``."""
-    n_bars = bar_ts.shape[0]
-    first = np.searchsorted(bar_ts, ts, side="left")
-    last = first.copy()
-    tie = first < n_bars
-    tie[tie] = bar_ts[first[tie]] == ts[tie]
-    if tie.any():
-        # Only events sharing a ts with some bar need the full lexicographic key.
-        pair = np.dtype([("t", "<i8"), ("k", "<i8")])
-        bars = np.empty(n_bars, pair)
-        bars["t"], bars["k"] = bar_ts, bkey
-        ev = np.empty(int(tie.sum()), pair)
-        ev["t"], ev["k"] = ts[tie], ekey[tie]
-        first[tie] = np.searchsorted(bars, ev, side="left")
-        last[tie] = np.searchsorted(bars, ev, side="right") - 1
-    none = first >= n_bars
-    first[none] = -1
-    last[none | (last < first)] = -1
-    return first, last
+    """One merge pass of events (in total order) against bars (by symbol, then boundary).
+
+    Returns, per event, the bar row holding it (the first bar of its symbol whose boundary
+    ``(ts, close key)`` is ``>=`` the event's key, provided the event is not before that bar's
+    ``bucket_start``; -1 otherwise) and the last bar row with that same boundary (a trade that
+    closes several bars at once; equals the first row otherwise).
+    """
+    n, m = ts.shape[0], bar_ts.shape[0]
+    bar_row = np.empty(n, np.int64)
+    last = np.empty(n, np.int64)
+    j = 0
+    end = 0
+    for i in range(n):
+        if i == 0 or sym[i] != sym[i - 1]:
+            while j < m and bar_sym[j] < sym[i]:
+                j += 1
+            end = j
+            while end < m and bar_sym[end] == sym[i]:
+                end += 1
+        t, k = ts[i], ekey[i]
+        while j < end and (bar_ts[j] < t or (bar_ts[j] == t and bkey[j] < k)):
+            j += 1
+        if j >= end or t < bucket_start[j]:
+            bar_row[i] = -1
+            last[i] = -1
+            continue
+        bar_row[i] = j
+        q = j
+        if bar_ts[j] == t and bkey[j] == k:
+            while q + 1 < end and bar_ts[q + 1] == t and bkey[q + 1] == k:
+                q += 1
+        last[i] = q
+    return bar_row, last
 
 
 def _split_rows(
