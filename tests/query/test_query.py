@@ -139,3 +139,25 @@ def test_any_window_returns_exactly_the_rows_inside_it(lake: Path, tmp_path: Pat
         got = query.trades("binance-futures", "BTCUSDT", start, end)
         assert isinstance(got, pl.DataFrame)
         assert got["ts_local_us"].to_list() == [t for t in stamps if start <= t < end], (start, end)
+
+
+def test_multi_day_window_keeps_order_and_dates_under_any_lake_path(tmp_path: Path) -> None:
+    # Several days read as one scan: partial first and last days are filtered, the days between
+    # are not, and the result keeps the total order and each row's partition date. The lake sits
+    # under a directory that looks like a hive partition, which must not leak into the columns.
+    lake = tmp_path / "run=3" / "lake"
+    paths = []
+    for d in range(4):
+        day = DAY1 + d * 86_400_000_000
+        rows = [("BTCUSDT", day + k * 6 * 3_600_000_000, "buy", f"600{d}{k}.5", "1") for k in range(4)]
+        paths.append(_write_trades(tmp_path / f"binance-futures_trades_2024-05-0{d + 1}_BTCUSDT.csv", rows))
+    ingest(paths, lake=lake)
+    start, end = DAY1 + 7 * 3_600_000_000, DAY1 + 3 * 86_400_000_000 + 13 * 3_600_000_000
+    got = query.trades("binance-futures", "BTCUSDT", start, end, lake=lake)
+    assert isinstance(got, pl.DataFrame)
+    stamps = [DAY1 + d * 86_400_000_000 + k * 6 * 3_600_000_000 for d in range(4) for k in range(4)]
+    assert got["ts_local_us"].to_list() == [t for t in stamps if start <= t < end]
+    assert got.columns[-2:] == ["exchange", "date"]
+    expected_dates = got.select(pl.from_epoch("ts_local_us", time_unit="us").dt.date())["ts_local_us"]
+    assert got["date"].to_list() == expected_dates.to_list()
+    assert set(got["exchange"]) == {"binance-futures"}
