@@ -1,0 +1,153 @@
+"""The data files of an event table pruned by exchange, date and Delta statistics, and lazy scans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from pointline.lake.storage.tables import open_table
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One data file of a partitioned table: partition values, absolute uri, and the per-column
+    ``min`` / ``max`` statistics recorded in the Delta log (absent when not recorded)."""
+
+    values: dict[str, str | None]
+    uri: str
+    mins: dict[str, Any]
+    maxs: dict[str, Any]
+
+
+def data_files(
+    table: str,
+    *,
+    lake: str | os.PathLike[str] | None = None,
+    exchange: str | None = None,
+    dates: Iterable[dt.date] | None = None,
+) -> list[DataFile]:
+    """Data files of ``table`` pruned by exchange and date, in (exchange, date, path) order."""
+    dt_ = open_table(table, lake)
+    if dt_ is None:
+        return []
+    wanted_dates = None if dates is None else {d.isoformat() for d in dates}
+    actions = dt_.get_add_actions(flatten=True)
+    actions = pa.table(actions) if not isinstance(actions, pa.Table) else actions
+    names = actions.column_names
+    rows = actions.select([n for n in names if n == "path" or n.startswith(("partition.", "min.", "max."))])
+    root = dt_.table_uri.rstrip("/")
+    out: list[DataFile] = []
+    for row in rows.to_pylist():
+        day = row.get("partition.date")
+        day_text = day.isoformat() if isinstance(day, dt.date) else (None if day is None else str(day))
+        ex = row.get("partition.exchange")
+        if exchange is not None and ex != exchange:
+            continue
+        if wanted_dates is not None and day_text not in wanted_dates:
+            continue
+        mins = {k[4:]: v for k, v in row.items() if k.startswith("min.") and v is not None}
+        maxs = {k[4:]: v for k, v in row.items() if k.startswith("max.") and v is not None}
+        out.append(DataFile({"exchange": ex, "date": day_text}, _join(root, row["path"]), mins, maxs))
+    out.sort(key=lambda f: (f.values["exchange"] or "", f.values["date"] or "", f.uri))
+    return out
+
+
+def partition_files(
+    table: str,
+    *,
+    lake: str | os.PathLike[str] | None = None,
+    exchange: str | None = None,
+    dates: Iterable[dt.date] | None = None,
+) -> list[tuple[dict[str, str | None], str]]:
+    """Data files of ``table`` with their partition values, pruned by exchange and date.
+
+    Returns ``[(partition_values, absolute_uri), ...]`` in (exchange, date, path) order.
+    """
+    return [(f.values, f.uri) for f in data_files(table, lake=lake, exchange=exchange, dates=dates)]
+
+
+def scan_partitions(
+    table: str,
+    *,
+    lake: str | os.PathLike[str] | None = None,
+    exchange: str | None = None,
+    dates: Iterable[dt.date] | None = None,
+    columns: Sequence[str] | None = None,
+    row_filter: pl.Expr | None = None,
+    filter_needed: Callable[[DataFile], bool] | None = None,
+) -> pl.LazyFrame | None:
+    """Lazily scan the pruned partitions of an event table (``None`` when nothing matches).
+
+    Partition columns (``exchange``, ``date``) are not stored in Delta data files; they are
+    re-attached here (``date`` is the UTC date of ``ts_local_us``, the partitioning rule). ``row_filter`` is applied to each partition whose
+    files ``filter_needed`` says may hold rows it drops (every partition when not given): a file
+    whose statistics prove every row passes is read without evaluating the filter.
+    """
+    files = data_files(table, lake=lake, exchange=exchange, dates=dates)
+    if not files:
+        return None
+    if all(set(f.values) == {"exchange", "date"} and f.values["exchange"] for f in files):
+        # One scan per run of consecutive files of one exchange that do (or do not) need the row
+        # filter, usually one to three: Polars reads a scan's files in parallel under one plan,
+        # about 3x a concat of one scan per partition.
+        runs: list[tuple[tuple[str | None, bool], list[DataFile]]] = []
+        for f in files:
+            key = (
+                f.values["exchange"],
+                row_filter is not None and (filter_needed is None or filter_needed(f)),
+            )
+            if runs and runs[-1][0] == key:
+                runs[-1][1].append(f)
+            else:
+                runs.append((key, [f]))
+        parts = [
+            _scan_run(group, str(ex), row_filter if needed else None, columns) for (ex, needed), group in runs
+        ]
+        return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
+    groups: dict[tuple[str | None, str | None], list[DataFile]] = {}
+    for f in files:
+        groups.setdefault((f.values["exchange"], f.values["date"]), []).append(f)
+    file_columns = None if columns is None else [c for c in columns if c not in ("exchange", "date")]
+    frames = []
+    for (ex, day), group in groups.items():
+        lf = pl.scan_parquet([f.uri for f in group])
+        if row_filter is not None and (filter_needed is None or any(filter_needed(f) for f in group)):
+            lf = lf.filter(row_filter)
+        if file_columns is not None:
+            lf = lf.select(file_columns)
+        extra = []
+        if columns is None or "exchange" in columns:
+            extra.append(pl.lit(ex, dtype=pl.Utf8).alias("exchange"))
+        if columns is None or "date" in columns:
+            extra.append(pl.lit(dt.date.fromisoformat(day) if day else None, dtype=pl.Date).alias("date"))
+        frames.append(lf.with_columns(extra) if extra else lf)
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def _scan_run(
+    files: list[DataFile], exchange: str, row_filter: pl.Expr | None, columns: Sequence[str] | None
+) -> pl.LazyFrame:
+    """Scan files of one exchange. ``date`` is the partition key, the UTC date of ``ts_local_us``
+    (as ingestion writes it), computed rather than attached file by file."""
+    lf = pl.scan_parquet([f.uri for f in files])
+    if row_filter is not None:
+        lf = lf.filter(row_filter)
+    lf = lf.with_columns(
+        pl.lit(exchange, dtype=pl.Utf8).alias("exchange"),
+        pl.from_epoch("ts_local_us", time_unit="us").dt.date().alias("date"),
+    )
+    return lf if columns is None else lf.select(list(columns))
+
+
+def _join(root: str, path: str) -> str:
+    if "://" in path or path.startswith("/"):
+        return path
+    if root.startswith("file://"):
+        root = root[len("file://") :]
+    return f"{root}/{path}"
