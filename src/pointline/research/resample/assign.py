@@ -263,33 +263,80 @@ def _split_rows(
 ) -> pl.DataFrame:
     """One row per (trade, bar) portion: a trade that closes bars p..q (same close key) lies in
     each of them, plus in bar q+1 when it carries a leftover there."""
-    n_bars = sp.height
-    closes = (bkey[bar_rows] == ekey[rows]) & (bar_ts[bar_rows] == ts[rows]) & (last_rows >= bar_rows)
-    q = np.where(closes, last_rows, bar_rows)
-    carry_fraction = sp["carry_fraction"].fill_null(0.0).to_numpy()
-    nxt = np.minimum(q + 1, n_bars - 1)
-    has_carry = (
-        closes
-        & (q + 1 < n_bars)
-        & (carry_fraction[nxt] > 0)
-        & (sp["symbol_id"].to_numpy()[nxt] == sp["symbol_id"].to_numpy()[q])
+    rep, bar_out, is_carry, split, fraction = _portions(
+        rows,
+        bar_rows,
+        last_rows,
+        bkey,
+        ekey,
+        ts,
+        bar_ts,
+        sp["carry_fraction"].fill_null(0.0).to_numpy(),
+        sp["split_fraction"].fill_null(1.0).to_numpy(),
+        sp["symbol_id"].to_numpy(),
     )
-    counts = np.where(closes, q - bar_rows + 1, 1) + has_carry
-    rep = np.repeat(np.arange(rows.shape[0]), counts)
-    starts = np.cumsum(counts) - counts
-    within = np.arange(rep.shape[0]) - starts[rep]
-    bar_out = bar_rows[rep] + within
-    is_carry = has_carry[rep] & (within == counts[rep] - 1)
-    own_fraction = sp["split_fraction"].fill_null(1.0).to_numpy()
-    fraction = np.where(closes[rep], np.where(is_carry, carry_fraction[bar_out], own_fraction[bar_out]), 1.0)
     out = df[rows[rep]]
     updates = [pl.Series("split_fraction", fraction)]
     if "qty" in df.columns:
         updates.append(out["qty"] * updates[0])
     if "qty_int" in df.columns:
-        updates.append(_qty_int_portions(out["qty_int"], sp, rep, bar_out, is_carry, closes[rep], fraction))
+        updates.append(_qty_int_portions(out["qty_int"], sp, rep, bar_out, is_carry, split, fraction))
     out = out.with_columns(updates)
     return out.hstack(sp.select(BAR_COLUMNS)[bar_out])
+
+
+@njit(cache=True, nogil=True)
+def _portions(
+    rows: np.ndarray,
+    bar_rows: np.ndarray,
+    last_rows: np.ndarray,
+    bkey: np.ndarray,
+    ekey: np.ndarray,
+    ts: np.ndarray,
+    bar_ts: np.ndarray,
+    carry_fraction: np.ndarray,
+    own_fraction: np.ndarray,
+    bar_sym: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The output rows of a split assignment, in order: for each assigned event ``i``, one portion
+    per bar ``bar_rows[i]..q`` it closes (``q = last_rows[i]`` when its key is that boundary) plus
+    one in bar ``q + 1`` when that bar opens with a carried leftover of it; one portion otherwise.
+
+    Returns ``(rep, bar_out, is_carry, split, fraction)`` per portion: the index into ``rows``, the
+    bar row, whether it is the carried leftover, whether the event closes bars, and its fraction.
+    """
+    n, n_bars = rows.shape[0], bar_ts.shape[0]
+    closes = np.zeros(n, np.bool_)
+    carries = np.zeros(n, np.bool_)
+    counts = np.ones(n, np.int64)
+    total = 0
+    for i in range(n):
+        b, e = bar_rows[i], rows[i]
+        if bkey[b] == ekey[e] and bar_ts[b] == ts[e] and last_rows[i] >= b:
+            q = last_rows[i]
+            closes[i] = True
+            carries[i] = q + 1 < n_bars and carry_fraction[q + 1] > 0 and bar_sym[q + 1] == bar_sym[q]
+            counts[i] = q - b + 1 + (1 if carries[i] else 0)
+        total += counts[i]
+    rep = np.empty(total, np.int64)
+    bar_out = np.empty(total, np.int64)
+    is_carry = np.zeros(total, np.bool_)
+    split = np.zeros(total, np.bool_)
+    fraction = np.ones(total, np.float64)
+    k = 0
+    for i in range(n):
+        for w in range(counts[i]):
+            rep[k] = i
+            bar_out[k] = bar_rows[i] + w
+            if closes[i]:
+                split[k] = True
+                if carries[i] and w == counts[i] - 1:
+                    is_carry[k] = True
+                    fraction[k] = carry_fraction[bar_out[k]]
+                else:
+                    fraction[k] = own_fraction[bar_out[k]]
+            k += 1
+    return rep, bar_out, is_carry, split, fraction
 
 
 def _qty_int_portions(
