@@ -134,14 +134,18 @@ def _scan_run(
     files: list[DataFile], exchange: str, row_filter: pl.Expr | None, columns: Sequence[str] | None
 ) -> pl.LazyFrame:
     """Scan files of one exchange. ``date`` is the partition key, the UTC date of ``ts_local_us``
-    (as ingestion writes it), computed rather than attached file by file."""
+    (as ingestion writes it): a literal for a run of one day, else computed rather than attached
+    file by file."""
     lf = pl.scan_parquet([f.uri for f in files])
     if row_filter is not None:
         lf = lf.filter(row_filter)
-    lf = lf.with_columns(
-        pl.lit(exchange, dtype=pl.Utf8).alias("exchange"),
-        pl.from_epoch("ts_local_us", time_unit="us").dt.date().alias("date"),
+    days = {f.values["date"] for f in files}
+    date = (
+        pl.lit(dt.date.fromisoformat(days.pop()), dtype=pl.Date)
+        if len(days) == 1 and None not in days
+        else pl.from_epoch("ts_local_us", time_unit="us").dt.date()
     )
+    lf = lf.with_columns(pl.lit(exchange, dtype=pl.Utf8).alias("exchange"), date.alias("date"))
     return lf if columns is None else lf.select(list(columns))
 
 
