@@ -38,7 +38,8 @@ _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 
 def text_buffers(text: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(offsets, data, valid)`` of a Utf8 series: Int64 offsets (``n + 1``), UTF-8 bytes, and a
-    bool validity array (``None`` without nulls). Zero-copy views of one Arrow array."""
+    bool validity array (``None`` without nulls): views of one contiguous Arrow ``large_string``
+    array (Polars' string views are copied into it once)."""
     arr = text.cast(pl.Utf8).to_arrow()
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
