@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from pointline.cli import app
 from pointline.research import pipeline
 from pointline.research.features.derived import register_derived
+from pointline.research.pipeline_v2 import validate_output_v2
 from pointline.research.pipeline_v2.engine import compute
 from pointline.research.pipeline_v2.gates import GateContext, pit_ordering_check
 from pointline.research.pipeline_v2.plan import build_plan
@@ -62,6 +63,12 @@ def test_guide_request_is_accepted_with_the_guide_columns(guide_request: dict[st
     assert {i["table"] for i in lineage["inputs"]} == {"trades", "quotes", "book_snapshot_25"}
     assert all(i["delta_version"] is not None and i["files"] for i in lineage["inputs"])
     assert "compute" in lineage["timings_s"]["per_symbol"]["BTCUSDT"]
+    assert lineage["execution"]["ran_on"] == "local threads"
+
+
+def test_output_validates_against_the_output_schema(guide_request: dict[str, Any]) -> None:
+    out = pipeline(guide_request)
+    assert validate_output_v2(out) == out
 
 
 def test_rerun_gives_the_same_table(guide_request: dict[str, Any]) -> None:

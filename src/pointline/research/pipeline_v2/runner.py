@@ -210,8 +210,15 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
         "metrics": metrics_s,
         "per_symbol": {r.symbol: r.timings for r in runs},
     }
+    requested = normalised.get("execution", {}).get("executor", "local")
+    execution = {
+        "requested": requested,
+        "ran_on": "local threads",
+        "workers": workers if len(singles) > 1 else 1,
+        **({"note": "no Ray executor yet: the request ran on local threads"} if requested == "ray" else {}),
+    }
     if normalised.get("artifacts", {}).get("emit_lineage", True):
-        lineage = _lineage(normalised, runs, features, lake_root, timings)
+        lineage = _lineage(normalised, runs, features, lake_root, timings, execution)
         lineage_path = output_dir / f"{normalised['request_id']}.lineage.json"
         lineage_path.write_text(json.dumps(lineage, indent=2, default=str))
         paths.append(str(lineage_path.resolve()))
@@ -223,7 +230,6 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
         "results": {"row_count": features.height, "columns": features.columns, "metrics": metrics},
         "quality_gates": {"passed_gates": passed, "failed_gates": failed, "gate_results": gate_results},
         "artifacts": {"paths": paths},
-        "timings": timings,
     }
 
 
@@ -240,7 +246,12 @@ def pipeline(request: Any, *, lake: str | os.PathLike[str] | None = None) -> dic
 
 
 def _lineage(
-    request: dict[str, Any], runs: list[SymbolRun], features: pl.DataFrame, lake: str, timings: dict[str, Any]
+    request: dict[str, Any],
+    runs: list[SymbolRun],
+    features: pl.DataFrame,
+    lake: str,
+    timings: dict[str, Any],
+    execution: dict[str, Any],
 ) -> dict[str, Any]:
     file_paths = _file_paths(lake, {fid for r in runs for i in r.inputs for fid in i["file_ids"]})
     inputs = []
@@ -257,6 +268,7 @@ def _lineage(
         "inputs": inputs,
         "output_hash": frame_hash(features),
         "package": {"name": "pointline", "version": pointline.__version__, "polars": pl.__version__},
+        "execution": execution,
         "timings_s": timings,
     }
 
