@@ -90,24 +90,15 @@ def propose_symbols(
 ) -> list[SymbolInfo]:
     """``dim_symbol`` candidates: new instruments (exponents from this file) and, when a symbols file
     is given, known ones (so a metadata change opens a version)."""
-    out = []
     parsed = stage(parsed)
     pairs = value_pairs(parsed)
-    found = instruments_in(parsed)
-    # One instrument and no row already known bad: every row profiles it, no filter (copy) needed.
-    whole = len(found) == 1 and parsed.frame["_reason"].null_count() == parsed.frame.height
-    for exchange, symbol in found:
-        sid = symbol_id_for(exchange, symbol)
+    wanted = []
+    for exchange, symbol in instruments_in(parsed):
         has_meta = bool(metadata) and (exchange.lower(), symbol.lower()) in metadata  # type: ignore[operator]
-        if sid in known and not has_meta:
-            continue
-        rows = (
-            parsed.frame
-            if whole
-            else parsed.frame.filter(
-                (pl.col("exchange") == exchange) & (pl.col("symbol") == symbol) & pl.col("_reason").is_null()
-            )
-        )
+        if symbol_id_for(exchange, symbol) not in known or has_meta:
+            wanted.append((exchange, symbol))
+    out = []
+    for (exchange, symbol), rows in _rows_of(parsed, wanted):
         if rows.height == 0:
             continue
         px = encoding.staged_profile(rows, [p.px for p in pairs])
@@ -115,6 +106,27 @@ def propose_symbols(
         first_ts = int(rows["ts_local_us"].min())  # type: ignore[arg-type]
         out.append(instruments.propose(exchange, symbol, px, qty, first_ts, metadata))
     return out
+
+
+#: Above this many instruments to profile, one ``partition_by`` beats a filter per instrument.
+_PARTITION_FROM = 4
+
+
+def _rows_of(parsed: Parsed, wanted: list[tuple[str, str]]) -> list[tuple[tuple[str, str], pl.DataFrame]]:
+    """The rows not already known bad of each wanted instrument (a grouped file of hundreds of
+    symbols is split in one pass, not filtered once per symbol)."""
+    frame = parsed.frame
+    if not wanted:
+        return []
+    if parsed.uniform and frame["_reason"].null_count() == frame.height:
+        return [(wanted[0], frame)]  # one instrument, no bad row: every row, no copy
+    good = (
+        frame.filter(pl.col("_reason").is_null()) if frame["_reason"].null_count() < frame.height else frame
+    )
+    if len(wanted) <= _PARTITION_FROM:
+        return [((e, s), good.filter((pl.col("exchange") == e) & (pl.col("symbol") == s))) for e, s in wanted]
+    groups = good.partition_by(["exchange", "symbol"], as_dict=True, maintain_order=True)
+    return [(key, groups[key]) for key in wanted if key in groups]
 
 
 def to_lake_rows(
@@ -152,19 +164,21 @@ def to_lake_rows(
         )
     else:
         frame = frame.join(
-            keys.select("symbol_id", "_ex", "_sym"),
-            left_on=["exchange", "symbol"],
-            right_on=["_ex", "_sym"],
-            how="left",
-            maintain_order="left",
+            keys, left_on=["exchange", "symbol"], right_on=["_ex", "_sym"], how="left", maintain_order="left"
         )
     pairs = value_pairs(parsed)
-    parts = []
-    for group in frame.partition_by("symbol_id", maintain_order=True) if keys.height > 1 else [frame]:
-        sid = group["symbol_id"][0]
-        info = infos.get(sid) if sid is not None else None
-        parts.append(_encode_group(group, pairs, info))
-    encoded = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+    if keys.height == 1:
+        exps: tuple[int | np.ndarray, int | np.ndarray] = (int(keys["_pexp"][0]), int(keys["_qexp"][0]))
+    else:
+        # One exponent per row (a grouped file of many instruments encodes in one pass). A row of an
+        # unknown instrument gets 0: the symbol check rejects it as unparseable before any encoder
+        # reason is looked at.
+        exps = (frame["_pexp"].fill_null(0).to_numpy(), frame["_qexp"].fill_null(0).to_numpy())
+        frame = frame.drop("_pexp", "_qexp")
+    specs = []
+    for pair in pairs:
+        specs += [(pair.px, pair.px_int, exps[0]), (pair.qty, pair.qty_int, exps[1])]
+    encoded = encoding.encode_columns(frame, specs)
     checked = encoded.with_columns(reason_column(encoded, _checks(parsed.table, pairs)))
     bad = checked.filter(pl.col("_reason").is_not_null()).select(
         "_row", "file_line_number", pl.col("_reason").alias("reason")
@@ -179,22 +193,6 @@ def to_lake_rows(
     if not _already_ordered(good):
         good = good.sort(list(STORAGE_ORDER), maintain_order=True)
     return good, bad.sort("_row")
-
-
-def _encode_group(group: pl.DataFrame, pairs: list[Pair], info: SymbolInfo | None) -> pl.DataFrame:
-    if info is None:
-        columns = []
-        for pair in pairs:
-            for name in (pair.px_int, pair.qty_int):
-                columns += [
-                    pl.lit(None, dtype=pl.Int64).alias(name),
-                    pl.lit(None, dtype=pl.Utf8).alias(f"{name}_r"),
-                ]
-        return group.with_columns(columns)
-    specs = []
-    for pair in pairs:
-        specs += [(pair.px, pair.px_int, info.price_exp), (pair.qty, pair.qty_int, info.qty_exp)]
-    return encoding.encode_columns(group, specs)
 
 
 def _checks(table: str, pairs: list[Pair]) -> list[tuple[pl.Expr | None, str | pl.Expr]]:

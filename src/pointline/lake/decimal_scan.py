@@ -185,19 +185,22 @@ def profile(raw: np.ndarray, dec: np.ndarray) -> tuple[int, int]:
 
 @njit(cache=True, nogil=True)
 def scale_to_exponent(
-    raw: np.ndarray, dec: np.ndarray, exp: int, max_abs: int
+    raw: np.ndarray, dec: np.ndarray, exps: np.ndarray, max_abs: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(value, code)``: ``raw × 10^(exp - dec)`` where that is an exact integer of magnitude below
     ``max_abs``; otherwise a code (:data:`PRECISION`, :data:`OVERFLOW`, or the scan's
-    :data:`MISSING` / :data:`NOT_PLAIN`) and a value of 0.
+    :data:`MISSING` / :data:`NOT_PLAIN`) and a value of 0. ``exps`` holds one exponent for every
+    row, or a single one for all of them.
 
     Example
     -------
-    >>> value, code = scale_to_exponent(*scan_text(pl.Series(["1.5", "1.25", "9"])), 1, 2**62)
+    >>> one = np.array([1])
+    >>> value, code = scale_to_exponent(*scan_text(pl.Series(["1.5", "1.25", "9"])), one, 2**62)
     >>> value.tolist(), code.tolist()
     ([15, 0, 90], [0, 3, 0])
     """
     n = raw.shape[0]
+    per_row = exps.shape[0] == n and n > 1
     value = np.zeros(n, dtype=np.int64)
     code = np.zeros(n, dtype=np.int8)
     for i in range(n):
@@ -206,7 +209,7 @@ def scale_to_exponent(
             code[i] = d
             continue
         v = raw[i]
-        up = exp - d
+        up = (exps[i] if per_row else exps[0]) - d
         if up >= 0:
             p = _POW10[up]
             magnitude = -v if v < 0 else v

@@ -86,7 +86,7 @@ def encode_series(text: pl.Series, exp: int) -> Encoded:
     return Encoded(values=frame["v"].alias(name), reasons=frame["v_r"].alias(name))
 
 
-def encode_columns(frame: pl.DataFrame, specs: list[tuple[str, str, int]]) -> pl.DataFrame:
+def encode_columns(frame: pl.DataFrame, specs: list[tuple[str, str, int | np.ndarray]]) -> pl.DataFrame:
     """Encode several text columns of ``frame`` at once.
 
     Parameters
@@ -95,7 +95,8 @@ def encode_columns(frame: pl.DataFrame, specs: list[tuple[str, str, int]]) -> pl
         Holds the Utf8 decimal columns (staged by :func:`stage_decimals` or not).
     specs
         ``(text_column, out_name, exp)`` triples; each adds Int64 ``out_name`` and Utf8
-        ``{out_name}_r`` with exactly the values and reasons of :func:`encode_series`.
+        ``{out_name}_r`` with exactly the values and reasons of :func:`encode_series`. ``exp`` is
+        one exponent, or an integer array with one per row (a file of several instruments).
 
     Returns
     -------
@@ -107,16 +108,18 @@ def encode_columns(frame: pl.DataFrame, specs: list[tuple[str, str, int]]) -> pl
     >>> encode_columns(df, [("px", "px_int", 1), ("qty", "qty_int", 0)]).row(0)
     ('1.5', '2', 15, None, 2, None)
     """
-    for _, _, exp in specs:
-        if not 0 <= exp <= MAX_EXPONENT:
-            raise ValueError(f"exponent must be in [0, {MAX_EXPONENT}], got {exp}")
+    exps = {out: np.atleast_1d(np.asarray(exp, dtype=np.int64)) for _, out, exp in specs}
+    for exp in exps.values():
+        if exp.size and (exp.min() < 0 or exp.max() > MAX_EXPONENT):
+            bad = exp.min() if exp.min() < 0 else exp.max()
+            raise ValueError(f"exponent must be in [0, {MAX_EXPONENT}], got {bad}")
     scans = {text: _scanned(frame, text) for text in dict.fromkeys(text for text, _, _ in specs)}
     columns = []
-    for text, out, exp in specs:
-        value, code = decimal_scan.scale_to_exponent(*scans[text], exp, MAX_ABS_INT)
+    for text, out, _ in specs:
+        value, code = decimal_scan.scale_to_exponent(*scans[text], exps[out], MAX_ABS_INT)
         slow = np.flatnonzero(code == decimal_scan.NOT_PLAIN)
         if slow.size:
-            _slow_encode(frame[text], slow, exp, value, code)
+            _slow_encode(frame[text], slow, exps[out], value, code)
         invalid = code != decimal_scan.OK
         values = pa.array(value, mask=invalid) if invalid.any() else value
         columns += [pl.Series(out, values, dtype=pl.Int64), _reasons(f"{out}_r", code)]
@@ -167,11 +170,14 @@ def _reasons(name: str, code: np.ndarray) -> pl.Series:
     return codes.replace_strict(_REASON_CODES, default=None, return_dtype=pl.Utf8)
 
 
-def _slow_encode(text: pl.Series, rows: np.ndarray, exp: int, value: np.ndarray, code: np.ndarray) -> None:
+def _slow_encode(
+    text: pl.Series, rows: np.ndarray, exps: np.ndarray, value: np.ndarray, code: np.ndarray
+) -> None:
     """Encode the ``rows`` the scan could not read (scientific notation, blanks…) with
-    :func:`encode_text`, in place."""
+    :func:`encode_text`, in place (``exps``: one exponent, or one per row)."""
+    per_row = exps.size == len(text) and exps.size > 1
     for i, t in zip(rows.tolist(), text.gather(rows).to_list(), strict=True):
-        v, reason = encode_text(t, exp)
+        v, reason = encode_text(t, int(exps[i] if per_row else exps[0]))
         value[i] = 0 if v is None else v
         code[i] = decimal_scan.OK if reason is None else _CODE_OF_REASON[reason]
 
