@@ -3,7 +3,9 @@
 Prints JSON lines: ``ingest_tardis_trades_rows_per_s`` (value = pointline rows/s for a file of a new
 instrument, baseline = read_csv rows/s, ratio = value / baseline; the target is ratio ≥ 0.5),
 ``ingest_tardis_trades_known_instrument_rows_per_s`` (the next day's file into that lake: the daily
-case), ``delta_append_rows_per_s`` (one ``storage.append`` of the same rows: the write every ingest
+case), ``ingest_vs_read_csv_plus_write_parquet`` (informational: the same ingest against reading
+the CSV and writing it back as one Parquet file, the floor of any ingest that lands Parquet),
+``delta_append_rows_per_s`` (one ``storage.append`` of the same rows: the write every ingest
 ends in) and ``ingest_per_file_ms_late_vs_early`` (one ingest
 of many small files into one lake: mean per-file time of the last 20 files against files 2–21 of the
 same run; the target is ratio ≈ 1, i.e. per-file cost independent of how much the lake holds).
@@ -101,7 +103,9 @@ def per_file_growth(tmp: Path, files: int, rows: int) -> dict[str, object]:
     }
 
 
-def ingest_vs_read(tmp: Path, rows: int, repeat: int) -> tuple[dict[str, object], dict[str, object], Path]:
+def ingest_vs_read(
+    tmp: Path, rows: int, repeat: int
+) -> tuple[dict[str, object], dict[str, object], dict[str, object], Path]:
     """Median times over ``repeat`` interleaved rounds of: ``pl.read_csv``, an ingest into a new lake
     (a new instrument: profiled, registered), and an ingest of the next day's file into that lake
     (a known instrument: the daily case)."""
@@ -114,12 +118,15 @@ def ingest_vs_read(tmp: Path, rows: int, repeat: int) -> tuple[dict[str, object]
     warm = tmp / "warm.csv.gz"
     make_file(warm, 10_000)
     ingest([warm], lake=tmp / "warm_lake")
-    reads, fresh, known = [], [], []
+    reads, fresh, known, read_writes = [], [], [], []
     lake = tmp / "lake"
     for k in range(repeat):
         start = time.perf_counter()
         baseline_df = pl.read_csv(path)
         reads.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        pl.read_csv(path).write_parquet(tmp / f"floor{k}.parquet", compression="snappy")
+        read_writes.append(time.perf_counter() - start)
         lake = tmp / f"lake{k}"
         start = time.perf_counter()
         report = ingest([path], lake=lake)
@@ -149,9 +156,20 @@ def ingest_vs_read(tmp: Path, rows: int, repeat: int) -> tuple[dict[str, object]
             "note": note,
         }
 
+    floor = {
+        "name": "ingest_vs_read_csv_plus_write_parquet",
+        "value": round(rows / statistics.median(fresh)),
+        "unit": "rows/s",
+        "baseline": round(rows / statistics.median(read_writes)),
+        "baseline_name": "polars.read_csv + DataFrame.write_parquet (the floor of any ingest landing Parquet)",
+        "ratio": round(statistics.median(read_writes) / statistics.median(fresh), 3),
+        "read_write_s": round(statistics.median(read_writes), 3),
+        "note": "informational: same ingest times as ingest_tardis_trades_rows_per_s",
+    }
     return (
         line("ingest_tardis_trades_rows_per_s", fresh, "new instrument; medians; target ratio >= 0.5"),
         line("ingest_tardis_trades_known_instrument_rows_per_s", known, "next day of a known instrument"),
+        floor,
         lake,
     )
 
@@ -209,9 +227,10 @@ def main() -> None:
     files = args.files or (100 if args.quick else 200)
     repeat = args.repeat or (3 if args.quick else 5)
     with tempfile.TemporaryDirectory() as tmp:
-        fresh, known, lake = ingest_vs_read(Path(tmp), rows, repeat)
+        fresh, known, floor, lake = ingest_vs_read(Path(tmp), rows, repeat)
         print(json.dumps(fresh), flush=True)
         print(json.dumps(known), flush=True)
+        print(json.dumps(floor), flush=True)
         print(json.dumps(run_of_days(Path(tmp), rows, args.days, max(1, repeat - 2))), flush=True)
         # The floor under any ingest: one Delta commit of the same rows (storage.append alone).
         landed = storage.scan_partitions("trades", lake=lake)
