@@ -63,8 +63,10 @@ class FlowImbalance(_TradeSpec):
     required_columns: ClassVar[list[str]] = ["qty_int", "side"]
 
     def impl(self, config: dict[str, Any]) -> list[pl.Expr]:
-        buy = pl.col("qty_int").filter(pl.col("side") == 0).sum()
-        sell = pl.col("qty_int").filter(pl.col("side") == 1).sum()
+        # A conditional sum, not a filter: inside a group-by a filter materialises every group.
+        qty, side = pl.col("qty_int"), pl.col("side")
+        buy = pl.when(side == 0).then(qty).otherwise(0).sum()
+        sell = pl.when(side == 1).then(qty).otherwise(0).sum()
         return [((buy - sell) / (buy + sell)).fill_nan(None).fill_null(0).alias("flow_imbalance")]
 
 
