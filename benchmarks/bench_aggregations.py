@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -29,6 +28,7 @@ import polars as pl
 
 from pointline.research.features import notebook_features
 from pointline.research.resample import AggregateConfig, aggregate
+from timing import best_of
 
 DAY_US = 86_400_000_000
 START_US = 1_714_521_600_000_000  # 2024-05-01T00:00:00Z
@@ -167,15 +167,6 @@ def notebook_loop(trades: pd.DataFrame, interval_us: int, max_buckets: int | Non
         )
     pd.DataFrame(features)
     return done
-
-
-def best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def emit(**record: object) -> None:

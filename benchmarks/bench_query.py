@@ -13,7 +13,6 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import polars as pl
@@ -23,15 +22,7 @@ from pointline.research import query
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import make_file
-
-
-def best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from timing import best_of
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 import polars as pl
@@ -31,6 +30,7 @@ from pointline.research.spines import (
     get_builder,
 )
 from pointline.research.spines.kernels import threshold_runs
+from timing import best_of
 
 DAY_US = 86_400_000_000
 #: Issue 3: volume-bar spine construction on an in-memory frame, M trades/s.
@@ -55,15 +55,6 @@ def synthetic_trades(n: int, seed: int = 0) -> pl.DataFrame:
             "qty_int": qty_int,
         }
     )
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def emit(name: str, value: float, unit: str, baseline: float, **extra: object) -> None:

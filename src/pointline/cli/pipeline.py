@@ -30,14 +30,7 @@ def register(app: typer.Typer) -> None:
 
 def validate(request_file: RequestArg) -> None:
     """Check a request against the v2 contract: prints "valid" or every problem with its JSON path."""
-    from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
-
-    request = _load(request_file)
-    try:
-        validate_quant_research_input_v2(request)
-    except ValidationError as exc:
-        _print_problems(exc)
-        raise typer.Exit(2) from None
+    _load_valid(request_file)
     console.print("valid")
 
 
@@ -48,22 +41,11 @@ def run(
     ] = False,
 ) -> None:
     """Validate and run a request; exit 0 on accept, 1 on reject, 2 on an invalid request."""
-    from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
-
-    request = _load(request_file)
-    try:
-        validate_quant_research_input_v2(request)
-    except ValidationError as exc:
-        _print_problems(exc)
-        raise typer.Exit(2) from None
+    request = _load_valid(request_file)
     from pointline.research.pipeline_v2.runner import run_request
 
-    try:
-        with user_errors(exit_code=2):
-            output = run_request(request)
-    except ValidationError as exc:
-        _print_problems(exc)
-        raise typer.Exit(2) from None
+    with user_errors(exit_code=2):
+        output = run_request(request)
     render_summary(output, console)
     if as_json:
         console.print(json.dumps(output, indent=2, default=str), markup=False)
@@ -99,6 +81,19 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def _load_valid(path: Path) -> Any:
+    """The request in ``path``; an invalid one prints every problem with its JSON path and exits 2."""
+    from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
+
+    request = _load(path)
+    try:
+        validate_quant_research_input_v2(request)
+    except ValidationError as exc:
+        _print_problems(exc)
+        raise typer.Exit(2) from None
+    return request
 
 
 def _load(path: Path) -> Any:

@@ -85,53 +85,29 @@ def scan_partitions(
     """Lazily scan the pruned partitions of an event table (``None`` when nothing matches).
 
     Partition columns (``exchange``, ``date``) are not stored in Delta data files; they are
-    re-attached here (``date`` is the UTC date of ``ts_local_us``, the partitioning rule). ``row_filter`` is applied to each partition whose
-    files ``filter_needed`` says may hold rows it drops (every partition when not given): a file
-    whose statistics prove every row passes is read without evaluating the filter.
+    re-attached here (``date`` is the UTC date of ``ts_local_us``, the partitioning rule).
+    ``row_filter`` is applied to the files ``filter_needed`` says may hold rows it drops (every
+    file when not given): a file whose statistics prove every row passes is read unfiltered.
     """
     files = data_files(table, lake=lake, exchange=exchange, dates=dates)
     if not files:
         return None
-    if all(set(f.values) == {"exchange", "date"} and f.values["exchange"] for f in files):
-        # One scan per run of consecutive files of one exchange that do (or do not) need the row
-        # filter, usually one to three: Polars reads a scan's files in parallel under one plan,
-        # about 3x a concat of one scan per partition.
-        runs: list[tuple[tuple[str | None, bool], list[DataFile]]] = []
-        for f in files:
-            key = (
-                f.values["exchange"],
-                row_filter is not None and (filter_needed is None or filter_needed(f)),
-            )
-            if runs and runs[-1][0] == key:
-                runs[-1][1].append(f)
-            else:
-                runs.append((key, [f]))
-        parts = [
-            _scan_run(group, str(ex), row_filter if needed else None, columns) for (ex, needed), group in runs
-        ]
-        return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
-    groups: dict[tuple[str | None, str | None], list[DataFile]] = {}
+    # One scan per run of consecutive files of one exchange that do (or do not) need the row
+    # filter, usually one to three: Polars reads a scan's files in parallel under one plan, about
+    # 3x a concat of one scan per partition.
+    runs: list[tuple[tuple[str | None, bool], list[DataFile]]] = []
     for f in files:
-        groups.setdefault((f.values["exchange"], f.values["date"]), []).append(f)
-    file_columns = None if columns is None else [c for c in columns if c not in ("exchange", "date")]
-    frames = []
-    for (ex, day), group in groups.items():
-        lf = pl.scan_parquet([f.uri for f in group])
-        if row_filter is not None and (filter_needed is None or any(filter_needed(f) for f in group)):
-            lf = lf.filter(row_filter)
-        if file_columns is not None:
-            lf = lf.select(file_columns)
-        extra = []
-        if columns is None or "exchange" in columns:
-            extra.append(pl.lit(ex, dtype=pl.Utf8).alias("exchange"))
-        if columns is None or "date" in columns:
-            extra.append(pl.lit(dt.date.fromisoformat(day) if day else None, dtype=pl.Date).alias("date"))
-        frames.append(lf.with_columns(extra) if extra else lf)
-    return pl.concat(frames, how="vertical_relaxed")
+        key = (f.values["exchange"], row_filter is not None and (filter_needed is None or filter_needed(f)))
+        if runs and runs[-1][0] == key:
+            runs[-1][1].append(f)
+        else:
+            runs.append((key, [f]))
+    parts = [_scan_run(group, ex, row_filter if needed else None, columns) for (ex, needed), group in runs]
+    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
 
 
 def _scan_run(
-    files: list[DataFile], exchange: str, row_filter: pl.Expr | None, columns: Sequence[str] | None
+    files: list[DataFile], exchange: str | None, row_filter: pl.Expr | None, columns: Sequence[str] | None
 ) -> pl.LazyFrame:
     """Scan files of one exchange. ``date`` is the partition key, the UTC date of ``ts_local_us``
     (as ingestion writes it): a literal for a run of one day, else computed rather than attached

@@ -30,6 +30,17 @@ METRIC_NAMES = (
     "sharpe_per_trade",
 )
 
+#: The headline metrics shown in tables and reports, in display order.
+HEADLINE_METRICS = (
+    "n_trades",
+    "avg_pnl_bps",
+    "total_pnl_bps",
+    "win_rate",
+    "profit_factor",
+    "max_drawdown_bps",
+    "sharpe",
+)
+
 
 @njit(cache=True, nogil=True)
 def _metrics_kernel(

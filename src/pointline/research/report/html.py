@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from pointline.research.backtest.metrics import HEADLINE_METRICS
 from pointline.research.report import plots
 
 _CSS = """
@@ -87,18 +88,7 @@ def _analysis_section(a: Any, fee_bps: float) -> str:
     )
     parts.append("<h3>Parameter sweep (in-sample: whole period)</h3>")
     parts.append(figure(f"{m}_sweep_heatmap", plots.sweep_heatmaps(a.sweep), "sweep heatmaps"))
-    cols = [
-        "vol_filter",
-        "threshold",
-        "holding",
-        "n_trades",
-        "avg_pnl_bps",
-        "total_pnl_bps",
-        "win_rate",
-        "profit_factor",
-        "max_drawdown_bps",
-        "sharpe",
-    ]
+    cols = ["vol_filter", "threshold", "holding", *HEADLINE_METRICS]
     parts.append(table(a.sweep.sort("total_pnl_bps", descending=True).select(cols), max_rows=15))
     if a.best_backtest is not None:
         b = a.best

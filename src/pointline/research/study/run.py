@@ -17,6 +17,7 @@ import polars as pl
 
 from pointline.errors import PointlineError
 from pointline.research.backtest.fixed_holding import BacktestResult, backtest_fixed_holding, prepare_series
+from pointline.research.backtest.metrics import HEADLINE_METRICS
 from pointline.research.backtest.sweep import best_config, sweep
 from pointline.research.backtest.walkforward import Fold, WalkForwardResult, make_folds, walk_forward
 from pointline.research.evaluate import (
@@ -307,16 +308,7 @@ def run_study(
 
 def summary_row(metrics: Mapping[str, float]) -> dict[str, float]:
     """The headline numbers of a metrics dict, rounded for display."""
-    keys = (
-        "n_trades",
-        "avg_pnl_bps",
-        "total_pnl_bps",
-        "win_rate",
-        "profit_factor",
-        "max_drawdown_bps",
-        "sharpe",
-    )
-    return {k: float(np.round(metrics.get(k, np.nan), 4)) for k in keys}
+    return {k: float(np.round(metrics.get(k, np.nan), 4)) for k in HEADLINE_METRICS}
 
 
 def write_study(result: StudyResult, out_dir: str | Path) -> Path:
