@@ -168,3 +168,36 @@ def test_timestamps_are_decided_the_same_with_or_without_a_bad_row_in_the_file(
         for f in (first, second)
     ]
     assert by_file[0] == by_file[1] == [(T0 + 1, T0 + 51, 2, 60_000_500), (T0 + 3, T0 + 53, 3, 60_000_500)]
+
+
+def test_a_quoted_empty_value_leaves_half_a_side_and_is_quarantined(lake: Path, tmp_path: Path) -> None:
+    # The CSV reader gives `""` as empty text, not a missing value: it must count as missing, so a
+    # side with `""` for its price and a size is half of one (never a level whose size lost its price).
+    quotes = tmp_path / "quotes.csv"
+    quotes.write_text(
+        QUOTES_HEADER
+        + f"binance-futures,BTCUSDT,{T0},{T0 + 1},1.5,100.5,100.4,2\n"
+        + f'binance-futures,BTCUSDT,{T0},{T0 + 2},1.5,100.5,"",2\n'  # bid size without a price
+        + f'binance-futures,BTCUSDT,{T0},{T0 + 3},"","",100.4,2\n'  # empty ask side: fine
+    )
+    book = tmp_path / "book.csv"
+    levels = "asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,asks[1].price,asks[1].amount"
+    book.write_text(
+        f"exchange,symbol,timestamp,local_timestamp,{levels}\n"
+        + f"binance-futures,BTCUSDT,{T0},{T0 + 1},100.5,1,100.4,2,100.6,3\n"
+        + f'binance-futures,BTCUSDT,{T0},{T0 + 2},100.5,1,100.4,2,"",3\n'  # level 1 ask size alone
+        + f'binance-futures,BTCUSDT,{T0},{T0 + 3},100.5,1,100.4,2,"",""\n'  # level 1 ask absent: fine
+    )
+    trades = tmp_path / "trades.csv"
+    trades.write_text(TRADES_HEADER + _trade(1, "buy", "60000.5", "0.125") + _trade(2, "buy", '""', "1"))
+    report = ingest([quotes, book, trades])
+    assert [(f.rows_written, f.rows_quarantined) for f in report.files] == [(2, 1), (2, 1), (1, 1)]
+    assert read_quarantine().select("table", "file_line_number", "reason").sort("table").rows() == [
+        ("book_snapshot_25", 3, "unparseable"),
+        ("quotes", 3, "unparseable"),
+        ("trades", 3, "unparseable"),
+    ]
+    q = storage.scan_partitions("quotes").collect().sort("file_line_number")  # type: ignore[union-attr]
+    assert q.select("ask_px_int", "ask_qty_int").rows()[1] == (None, None)
+    b = storage.scan_partitions("book_snapshot_25").collect().sort("file_line_number")  # type: ignore[union-attr]
+    assert [len(x) for x in b["asks_px_int"]] == [len(x) for x in b["asks_qty_int"]] == [2, 1]

@@ -25,7 +25,7 @@ from pointline.ingest.registry import (
     Parsed,
     reason_column,
 )
-from pointline.lake import encoding
+from pointline.lake import decimal_scan, encoding
 from pointline.lake.dim_symbol import SymbolInfo, symbol_id_for
 from pointline.lake.schema import STORAGE_ORDER, event_table
 
@@ -203,7 +203,10 @@ def _checks(table: str, pairs: list[Pair]) -> list[tuple[pl.Expr | None, str | p
         (pl.col("symbol_id").is_null(), REASON_UNPARSEABLE),
     ]
     for p in pairs:
-        px_missing, qty_missing = pl.col(p.px).is_null(), pl.col(p.qty).is_null()
+        # Missing = null or empty text (the scan's code): a quoted empty field `""` is empty text.
+        px_missing, qty_missing = (
+            pl.col(f"{c}{encoding.DEC_SUFFIX}") == decimal_scan.MISSING for c in (p.px, p.qty)
+        )
         # Trades need both values; in quotes and books an empty side (or an absent level) is
         # allowed, half of one is not.
         half = (px_missing | qty_missing) if table == "trades" else (px_missing != qty_missing)
