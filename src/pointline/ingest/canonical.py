@@ -175,6 +175,10 @@ def to_lake_rows(
         # reason is looked at.
         exps = (frame["_pexp"].fill_null(0).to_numpy(), frame["_qexp"].fill_null(0).to_numpy())
         frame = frame.drop("_pexp", "_qexp")
+    if parsed.table == "book_snapshot_25" and keys.height == 1:
+        lists = _clean_book_lists(frame, pairs, exps)
+        if lists is not None:  # every row clean: no per-level columns, no row-wise checks
+            return _lake_order(frame.hstack(lists), spec.schema, file_id), _no_bad_rows()
     specs = []
     for pair in pairs:
         specs += [(pair.px, pair.px_int, exps[0]), (pair.qty, pair.qty_int, exps[1])]
@@ -186,13 +190,22 @@ def to_lake_rows(
     good = checked.filter(pl.col("_reason").is_null()) if bad.height else checked
     if parsed.table == "book_snapshot_25":
         good = good.hstack(level_lists(good, pairs))
+    return _lake_order(good, spec.schema, file_id), bad.sort("_row")
+
+
+def _lake_order(good: pl.DataFrame, schema: Mapping[str, pl.DataType], file_id: int) -> pl.DataFrame:
+    """The table's columns (with ``file_id`` and ``date``) in storage order."""
     good = good.with_columns(
         pl.lit(file_id, dtype=pl.Int32).alias("file_id"),
         pl.from_epoch("ts_local_us", time_unit="us").dt.date().alias("date"),
-    ).select([pl.col(c).cast(t) for c, t in spec.schema.items()])
+    ).select([pl.col(c).cast(t) for c, t in schema.items()])
     if not _already_ordered(good):
         good = good.sort(list(STORAGE_ORDER), maintain_order=True)
-    return good, bad.sort("_row")
+    return good
+
+
+def _no_bad_rows() -> pl.DataFrame:
+    return pl.DataFrame(schema={"_row": pl.UInt32, "file_line_number": pl.Int32, "reason": pl.Utf8})
 
 
 def _checks(table: str, pairs: list[Pair]) -> list[tuple[pl.Expr | None, str | pl.Expr]]:
@@ -234,18 +247,59 @@ def level_lists(frame: pl.DataFrame, pairs: list[Pair]) -> list[pl.Series]:
             names = [getattr(p, f"{kind}_int") for p in pairs if p.px.startswith(side)]
             levels = frame.select(names)
             if not any(levels.null_count().row(0)):  # every level present: fixed-length lists
-                flat = np.column_stack([levels[c].to_numpy() for c in names]).ravel()
-                offsets = np.arange(0, flat.size + 1, len(names), dtype=np.int64)
+                values, present = np.column_stack([levels[c].to_numpy() for c in names]), None
             else:
                 values = np.column_stack([levels[c].fill_null(0).to_numpy() for c in names])
                 present = np.column_stack([levels[c].is_not_null().to_numpy() for c in names])
-                flat = values[present]
-                offsets = np.zeros(frame.height + 1, dtype=np.int64)
-                np.cumsum(present.sum(axis=1), out=offsets[1:])
-            lists = pa.LargeListArray.from_arrays(
-                pa.array(offsets), pa.array(flat.astype(np.int64, copy=False))
-            )
-            out.append(pl.Series(f"{side}s_{kind}_int", lists, dtype=pl.List(pl.Int64)))
+            out.append(_list_series(f"{side}s_{kind}_int", values, present))
+    return out
+
+
+def _list_series(name: str, values: np.ndarray, present: np.ndarray | None) -> pl.Series:
+    """A List(Int64) series from one row of ``values`` per list, keeping the ``present`` entries
+    in order (all of them when ``present`` is ``None``: fixed-length lists, no selection)."""
+    if present is None:
+        flat = values.ravel()
+        offsets = np.arange(0, flat.size + 1, values.shape[1], dtype=np.int64)
+    else:
+        flat = values[present]
+        offsets = np.zeros(values.shape[0] + 1, dtype=np.int64)
+        np.cumsum(present.sum(axis=1), out=offsets[1:])
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(flat.astype(np.int64, copy=False)))
+    return pl.Series(name, lists, dtype=pl.List(pl.Int64))
+
+
+def _clean_book_lists(
+    frame: pl.DataFrame, pairs: list[Pair], exps: tuple[int | np.ndarray, int | np.ndarray]
+) -> list[pl.Series] | None:
+    """The four level lists of a book file of one instrument in which every row is clean, encoded
+    straight from the staged digits as one ``rows x levels`` array per side and kind; ``None`` when
+    any row fails a check or needs the exact :class:`~decimal.Decimal` path (the general path then
+    names each bad row's first failing check).
+
+    Clean means: no reason from the format, and at each level of each side either both values
+    missing or both encoded exactly and positive. The lists are then those of :func:`level_lists`.
+    """
+    if frame["_reason"].null_count() != frame.height or frame["symbol_id"].null_count():
+        return None
+    out = []
+    for side in ("bid", "ask"):
+        encoded = {}
+        for kind, exp in (("px", exps[0]), ("qty", exps[1])):
+            names = [getattr(p, kind) for p in pairs if p.px.startswith(side)]
+            raws = tuple(frame[f"{c}{encoding.RAW_SUFFIX}"].to_numpy() for c in names)
+            decs = tuple(frame[f"{c}{encoding.DEC_SUFFIX}"].to_numpy() for c in names)
+            value, code = decimal_scan.scale_levels(raws, decs, int(exp), encoding.MAX_ABS_INT)
+            encoded[kind] = (value, code)
+        (px, px_code), (qty, qty_code) = encoded["px"], encoded["qty"]
+        if (px_code == decimal_scan.NOT_PLAIN).any() or (qty_code == decimal_scan.NOT_PLAIN).any():
+            return None
+        missing = px_code == decimal_scan.MISSING
+        both_ok = (px_code == decimal_scan.OK) & (qty_code == decimal_scan.OK) & (px > 0) & (qty > 0)
+        if not (both_ok | (missing & (qty_code == decimal_scan.MISSING))).all():
+            return None
+        present = None if not missing.any() else ~missing
+        out += [_list_series(f"{side}s_px_int", px, present), _list_series(f"{side}s_qty_int", qty, present)]
     return out
 
 

@@ -203,29 +203,57 @@ def scale_to_exponent(
     per_row = exps.shape[0] == n and n > 1
     value = np.zeros(n, dtype=np.int64)
     code = np.zeros(n, dtype=np.int8)
+    limit = _scale_limits(max_abs)
     for i in range(n):
-        d = dec[i]
-        if d < 0:
-            code[i] = d
-            continue
-        v = raw[i]
-        up = (exps[i] if per_row else exps[0]) - d
-        if up >= 0:
-            p = _POW10[up]
-            magnitude = -v if v < 0 else v
-            if magnitude > (max_abs - 1) // p:
-                code[i] = OVERFLOW
-            else:
-                value[i] = v * p
-        elif -up > _MAX_DIGITS:
-            if v == 0:
-                value[i] = 0
-            else:
-                code[i] = PRECISION
-        else:
-            p = _POW10[-up]
-            if v % p == 0:
-                value[i] = v // p
-            else:
-                code[i] = PRECISION
+        value[i], code[i] = _scale_one(raw[i], dec[i], exps[i] if per_row else exps[0], limit)
     return value, code
+
+
+@njit(cache=True, nogil=True)
+def scale_levels(raws: tuple, decs: tuple, exp: int, max_abs: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`scale_to_exponent` of several equally long columns (one exponent), straight into
+    ``rows x columns`` arrays: column ``j`` of ``value`` and ``code`` is the result for ``raws[j]``,
+    ``decs[j]`` (the levels of a book side, each row one snapshot, without stacking the inputs).
+    """
+    width = len(raws)
+    n = raws[0].shape[0]
+    value = np.zeros((n, width), dtype=np.int64)
+    code = np.zeros((n, width), dtype=np.int8)
+    limit = _scale_limits(max_abs)
+    # Blocks of rows, one column at a time: the column is picked once per block (a tuple indexed at
+    # run time), and a block of the outputs stays in cache while its columns are filled.
+    for start in range(0, n, 2048):
+        stop = min(n, start + 2048)
+        for j in range(width):
+            raw, dec = raws[j], decs[j]
+            for i in range(start, stop):
+                value[i, j], code[i, j] = _scale_one(raw[i], dec[i], exp, limit)
+    return value, code
+
+
+@njit(cache=True, nogil=True)
+def _scale_limits(max_abs: int) -> np.ndarray:
+    """Largest magnitude that may be scaled up by ``10^k``, for each ``k``: a table looked up per
+    value instead of a 64-bit division per value."""
+    limit = np.empty(_MAX_DIGITS + 1, dtype=np.int64)
+    for k in range(_MAX_DIGITS + 1):
+        limit[k] = (max_abs - 1) // _POW10[k]
+    return limit
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _scale_one(v: int, d: int, exp: int, limit: np.ndarray) -> tuple[int, int]:
+    if d < 0:
+        return 0, d
+    up = exp - d
+    if up >= 0:  # up <= 18: exponents and decimals are never negative
+        magnitude = -v if v < 0 else v
+        if magnitude > limit[up]:
+            return 0, OVERFLOW
+        return v * _POW10[up], OK
+    if -up > _MAX_DIGITS:
+        return 0, (OK if v == 0 else PRECISION)
+    p = _POW10[-up]
+    if v % p == 0:
+        return v // p, OK
+    return 0, PRECISION
