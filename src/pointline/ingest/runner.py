@@ -2,23 +2,30 @@
 
 For each file: hash its content (sha256, streamed) → if the ledger says the content already landed,
 record ``skipped-duplicate`` and write nothing else → detect and parse (a file that cannot be read is
-``failed``, nothing written but the ledger row) → register new instruments in ``dim_symbol`` →
-ledger row ``started`` → the good rows in ONE Delta commit → quarantined rows → final ledger row.
+``failed``, nothing written but the ledger row) → register new instruments in ``dim_symbol`` → the
+good rows in ONE Delta commit → quarantined rows → the file's ledger row.
 
-Crash safety: the ``started`` row names the file's ``file_id`` and table. A rerun that finds
-``started`` (or ``failed``) as the latest status of the content first deletes that ``file_id``'s rows
-from the table and from ``_quarantine``, so a killed ingest plus a rerun leaves exactly the rows of
-an uninterrupted run. One ingest at a time per lake: ``file_id`` assignment is not safe against a
-concurrent writer.
+Crash safety: a file's ledger row is recorded only after its rows landed, so rows whose ``file_id``
+the ledger does not record as landed belong to a run that stopped in between. Every run first
+removes them (:func:`sweep_unrecorded`): rows with a ``file_id`` above the ledger's largest, and
+rows of a ``file_id`` whose content's latest row is ``failed`` (a retry that stopped) or an earlier
+version's ``started``. A killed ingest plus a rerun therefore leaves exactly the rows of an
+uninterrupted run. Ledger rows are recorded in batches (every :data:`LEDGER_BATCH_FILES` files or
+:data:`LEDGER_BATCH_S` seconds, and when the run ends): one ledger commit per batch instead of per
+file; a crash loses at most that batch's rows, whose files the next run ingests again. One ingest at
+a time per lake: ``file_id`` assignment and the sweep are not safe against a concurrent writer.
 
-Test hook: with ``POINTLINE_TEST_CRASH_AFTER_COMMIT=1`` in the environment the process exits
-(``os._exit(17)``) right after the first data commit, imitating a kill mid-transaction.
+Test hook: with ``POINTLINE_TEST_CRASH_AFTER_COMMIT=N`` in the environment the process exits
+(``os._exit(17)``) right after its N-th data commit, imitating a kill mid-transaction.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +38,7 @@ from pointline.ingest.registry import FileFormatError, Parsed, ReadOptions, raw_
 from pointline.ingest.report import FileResult, IngestReport
 from pointline.lake import dim_symbol, manifest, quarantine, storage
 from pointline.lake.manifest import LedgerEntry
-from pointline.lake.schema import PARTITION_COLUMNS
+from pointline.lake.schema import EVENT_TABLES, PARTITION_COLUMNS
 
 CRASH_HOOK_ENV = "POINTLINE_TEST_CRASH_AFTER_COMMIT"
 LakeArg = str | os.PathLike[str] | None
@@ -52,23 +59,71 @@ class IngestContext:
     current: dict[int, dim_symbol.SymbolInfo] = field(default_factory=dict)
     writer: storage.LakeWriter | None = None
 
+    pending: list[LedgerEntry] = field(default_factory=list)
+    pending_since: float = 0.0
+
     def load(self) -> IngestContext:
         self.ledger = manifest.LedgerIndex.read(self.lake)
         dims = dim_symbol.read_dim_symbol(self.lake, current_only=True)
         self.current = {row["symbol_id"]: dim_symbol.SymbolInfo(**row) for row in dims.iter_rows(named=True)}
         self.writer = storage.LakeWriter(self.lake)
+        sweep_unrecorded(self.ledger, self.writer)
         return self
 
     def close(self) -> None:
-        """Release the tables (and run the deferred log cleanup); the context can be loaded again."""
+        """Record the pending ledger rows, release the tables (and run the deferred log cleanup);
+        the context can be loaded again."""
         if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+            try:
+                self.flush()
+            finally:
+                self.writer.close()
+                self.writer = None
 
     def record(self, entry: LedgerEntry) -> LedgerEntry:
-        entry = manifest.record(entry, self.lake, writer=self.writer)
+        """Account for a file's ledger row now; write it with the next batch (see the module docstring)."""
+        entry = manifest.stamp(entry)  # the time the file finished, not the batch's
+        if not self.pending:
+            self.pending_since = time.monotonic()
+        self.pending.append(entry)
         self.ledger.add(entry)
+        if len(self.pending) >= LEDGER_BATCH_FILES or time.monotonic() - self.pending_since >= LEDGER_BATCH_S:
+            self.flush()
         return entry
+
+    def flush(self) -> None:
+        """Write the pending ledger rows in one commit."""
+        if self.pending:
+            manifest.record_many(self.pending, self.lake, writer=self.writer)
+            self.pending = []
+
+
+#: A run writes its pending ledger rows after this many files or seconds (and when it ends).
+LEDGER_BATCH_FILES = 64
+LEDGER_BATCH_S = 5.0
+
+
+def sweep_unrecorded(ledger: manifest.LedgerIndex, writer: storage.LakeWriter) -> None:
+    """Delete the rows the ledger does not record as landed (a crashed run's, see the module
+    docstring) from the event tables and ``_quarantine``. The tables' file statistics decide
+    whether any such row can exist, so a clean lake costs no commit."""
+    top, unfinished = ledger.top_file_id, ledger.unfinished_ids()
+    for table in (*EVENT_TABLES, quarantine.TABLE):
+        above = unknown = False
+        hit: set[int] = set()
+        for low, high in storage.value_ranges(table, "file_id", writer=writer):
+            if low is None or high is None:
+                unknown = True
+                continue
+            above = above or high > top
+            first = bisect.bisect_left(unfinished, low)
+            hit.update(itertools.takewhile(lambda f, high=high: f <= high, unfinished[first:]))
+        ids = unfinished if unknown else sorted(hit)
+        clauses = [f"file_id > {int(top)}"] if above or unknown else []
+        if ids:
+            clauses.append(f"file_id IN ({', '.join(str(int(f)) for f in ids)})")
+        if clauses:
+            writer.delete_where(table, " OR ".join(clauses))
 
 
 def run(
@@ -132,8 +187,6 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
         )
     file_id = previous.file_id if previous is not None else context.ledger.next_file_id()
     assert file_id is not None
-    if previous is not None and previous.table:
-        _undo_partial(file_id, previous.table, context)
     base = LedgerEntry(
         file_id=file_id, path=shown, size_bytes=size, sha256=sha, format=None, table=None, status=""
     )
@@ -156,15 +209,11 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     infos = {sid: context.current[sid] for sid in wanted if sid in context.current}
     good, bad = canonical.to_lake_rows(parsed, infos, file_id)
 
-    entry = LedgerEntry(
-        **{**base.__dict__, "format": fmt_name, "table": parsed.table, "status": manifest.STARTED}
-    )
-    context.record(entry)
+    entry = LedgerEntry(**{**base.__dict__, "format": fmt_name, "table": parsed.table, "status": ""})
     version = storage.append(
         parsed.table, good, lake=context.lake, partition_by=PARTITION_COLUMNS, writer=context.writer
     )
-    if os.environ.get(CRASH_HOOK_ENV) == "1":
-        os._exit(17)
+    _crash_hook()
     if bad.height:
         quarantine.append_rows(_quarantine_rows(parsed, bad, file_id, shown), context.lake, context.writer)
     status = manifest.QUARANTINED if bad.height else manifest.INGESTED
@@ -198,6 +247,21 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     )
 
 
+_data_commits = 0
+
+
+def _crash_hook() -> None:
+    """Test hook: exit like a kill right after the N-th data commit of this process when the
+    environment sets ``POINTLINE_TEST_CRASH_AFTER_COMMIT=N``."""
+    global _data_commits
+    after = os.environ.get(CRASH_HOOK_ENV)
+    if after is None:
+        return
+    _data_commits += 1
+    if _data_commits == int(after):
+        os._exit(17)
+
+
 def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes, read in chunks (constant memory)."""
     digest = hashlib.sha256()
@@ -205,12 +269,6 @@ def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
         while chunk := fh.read(chunk_bytes):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _undo_partial(file_id: int, table: str, context: IngestContext) -> None:
-    """Remove what an interrupted run of this file may have committed."""
-    storage.delete_where(table, f"file_id = {int(file_id)}", lake=context.lake, writer=context.writer)
-    quarantine.delete_file(file_id, context.lake, context.writer)
 
 
 def _failed(context: IngestContext, base: LedgerEntry, fmt_name: str | None, reason: str) -> FileResult:

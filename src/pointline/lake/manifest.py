@@ -3,15 +3,19 @@
 An append-only Delta table with one row per ingest event of a file. The latest row per ``sha256``
 (by ``ingested_at_us``, then append order) states where the file stands:
 
-- ``started``: a run began writing the file and has not finished (a crash, if no run is active);
 - ``ingested``: all rows landed; ``quarantined``: the file landed but some rows were quarantined;
 - ``skipped-duplicate``: the content was already in the lake when this path was offered;
-- ``failed``: the file could not be read; nothing of it is in the lake.
+- ``failed``: the file could not be read; nothing of it is in the lake;
+- ``started``: written by earlier versions before a file's data commit; a ledger may still hold it.
+
+A file's row is recorded only after its data landed, so rows in the lake whose ``file_id`` the ledger
+does not record as landed are a crashed run's, and the next run removes them first (see
+:mod:`pointline.ingest.runner`). A run records its rows in batches (:func:`record_many`).
 
 ``file_id`` (Int32) is assigned sequentially at the first sight of a content hash and reused by
 every later row of that hash. Timestamps: ``ingested_at_us`` is wall-clock µs since the epoch (UTC).
 
-Each row is its own commit and so its own one-row file; every :data:`COMPACT_EVERY` commits the
+Each commit writes its rows as one small file; every :data:`COMPACT_EVERY` commits the
 files are compacted into one (a commit that changes no data), because reading and committing cost
 grows with the number of files, not rows. An ingest run reads the ledger once into a
 :class:`LedgerIndex` and keeps it current as it records rows.
@@ -118,17 +122,33 @@ def record(entry: LedgerEntry, lake: LakeArg = None, writer: storage.LakeWriter 
     Stamps are strictly increasing within a process so "latest row" is never ambiguous. With
     ``writer`` the commit goes through that open :class:`~pointline.lake.storage.LakeWriter`.
     """
-    global _LAST_STAMP_US
-    if not entry.ingested_at_us:
-        _LAST_STAMP_US = max(time.time_ns() // 1000, _LAST_STAMP_US + 1)
-        entry = LedgerEntry(**{**asdict(entry), "ingested_at_us": _LAST_STAMP_US})
-    row = pl.DataFrame([asdict(entry)], schema=SCHEMA)
+    return record_many([entry], lake, writer)[0]
+
+
+def record_many(
+    entries: list[LedgerEntry], lake: LakeArg = None, writer: storage.LakeWriter | None = None
+) -> list[LedgerEntry]:
+    """Append rows to the ledger in one Delta commit, in order (stamped as :func:`record` does);
+    the rows as written."""
+    stamped = [stamp(entry) for entry in entries]
+    if not stamped:
+        return []
+    rows = pl.DataFrame([asdict(e) for e in stamped], schema=SCHEMA)
     if writer is None:
         with storage.LakeWriter(lake) as own:
-            _append_row(row, own)
+            _append_row(rows, own)
     else:
-        _append_row(row, writer)
-    return entry
+        _append_row(rows, writer)
+    return stamped
+
+
+def stamp(entry: LedgerEntry) -> LedgerEntry:
+    """``entry`` with ``ingested_at_us`` set to now if unset; stamps strictly increase in a process."""
+    global _LAST_STAMP_US
+    if entry.ingested_at_us:
+        return entry
+    _LAST_STAMP_US = max(time.time_ns() // 1000, _LAST_STAMP_US + 1)
+    return LedgerEntry(**{**asdict(entry), "ingested_at_us": _LAST_STAMP_US})
 
 
 def _append_row(row: pl.DataFrame, writer: storage.LakeWriter) -> None:
@@ -184,3 +204,19 @@ class LedgerIndex:
     def next_file_id(self) -> int:
         """The next unused ``file_id`` (1 for an empty ledger)."""
         return self._top_file_id + 1
+
+    @property
+    def top_file_id(self) -> int:
+        """The largest ``file_id`` recorded (0 for an empty ledger)."""
+        return self._top_file_id
+
+    def unfinished_ids(self) -> list[int]:
+        """Sorted ``file_id`` s whose content's latest row says its rows are not in the lake
+        (``failed``, or an earlier version's ``started``)."""
+        return sorted(
+            {
+                e.file_id
+                for e in self._latest.values()
+                if e.file_id is not None and e.status in (STARTED, FAILED)
+            }
+        )

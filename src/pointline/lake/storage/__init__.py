@@ -15,7 +15,7 @@ Modules: :mod:`~pointline.lake.storage.tables` (where a table lives, opening it,
 exchange, date and Delta statistics, and lazy scans of them). Import from the package.
 """
 
-from pointline.lake.storage.scan import DataFile, data_files, partition_files, scan_partitions
+from pointline.lake.storage.scan import DataFile, data_files, partition_files, scan_partitions, value_ranges
 from pointline.lake.storage.tables import LakeArg, open_table, read_all, table_uri, table_version
 from pointline.lake.storage.writer import CHECKPOINT_EVERY, LakeWriter, append, delete_where
 
@@ -33,4 +33,5 @@ __all__ = [
     "scan_partitions",
     "table_uri",
     "table_version",
+    "value_ranges",
 ]

@@ -11,7 +11,8 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from pointline.lake.storage.tables import open_table
+from pointline.lake.storage.tables import LakeArg, open_table
+from pointline.lake.storage.writer import LakeWriter
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,23 @@ def data_files(
         out.append(DataFile({"exchange": ex, "date": day_text}, _join(root, row["path"]), mins, maxs))
     out.sort(key=lambda f: (f.values["exchange"] or "", f.values["date"] or "", f.uri))
     return out
+
+
+def value_ranges(
+    table: str, column: str, *, lake: LakeArg = None, writer: LakeWriter | None = None
+) -> list[tuple[Any, Any]]:
+    """``(min, max)`` of ``column`` in each data file of ``table``, from the Delta statistics
+    (``(None, None)`` for a file without them; empty when the table does not exist). Through
+    ``writer``'s open handle when given."""
+    handle = writer.table(table) if writer is not None else open_table(table, lake)
+    if handle is None:
+        return []
+    actions = handle.get_add_actions(flatten=True)
+    actions = pa.table(actions) if not isinstance(actions, pa.Table) else actions
+    names = set(actions.column_names)
+    lows = actions.column(f"min.{column}").to_pylist() if f"min.{column}" in names else [None] * len(actions)
+    highs = actions.column(f"max.{column}").to_pylist() if f"max.{column}" in names else [None] * len(actions)
+    return list(zip(lows, highs, strict=True))
 
 
 def partition_files(
