@@ -2,15 +2,17 @@
 
 Stages: validate → load inputs (one read of each source) → compute (:mod:`engine`) → gates
 (:mod:`gates`, which recompute) → labels → metrics → artifacts (Parquet feature table + lineage
-JSON). A request whose ``filters.symbol`` is a list runs once per symbol, in parallel threads
-when ``execution.max_workers`` allows, and the tables are concatenated in symbol order; the result
-is identical to running the symbols one after another. Threads, not processes: the work is Polars
-and Numba (both release the GIL), and every worker sees the aggregations, per-event and derived
-features and spines the user registered in this interpreter (a spawned process would not).
+JSON). A request whose ``filters.symbol`` is a list runs once per symbol, and the tables are
+concatenated in symbol order; the result is identical to running the symbols one after another.
+``execution.executor`` says where the symbols run (:mod:`pointline.scale.executors`): ``local``
+threads (the work is Polars and Numba, both release the GIL), at most ``execution.max_workers`` at
+once, or one Ray task each, whose worker first installs the caller's registered aggregations,
+per-event and derived features, spines, gates and metrics (:mod:`pointline.research.registries`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -23,7 +25,7 @@ import polars as pl
 
 import pointline
 from pointline.lake import dim_symbol, storage
-from pointline.research import query
+from pointline.research import query, registries
 from pointline.research.labels import add_labels
 from pointline.research.pipeline_v2.columns import source_columns
 from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
@@ -32,6 +34,7 @@ from pointline.research.pipeline_v2.gates import GateContext, GateResult, reques
 from pointline.research.pipeline_v2.hashing import frame_hash, request_hash
 from pointline.research.pipeline_v2.metrics import compute_metrics
 from pointline.research.pipeline_v2.plan import Plan, build_plan, expand_symbols, symbols_of
+from pointline.scale.executors import map_items
 
 #: How far before the timeline start state sources (quotes, books) are read, so the first bars
 #: see the state in force when the timeline opens (µs).
@@ -151,6 +154,12 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
     return SymbolRun(symbol, features, gates, reasons, described, result.unassigned_ratio, timings)
 
 
+def _run_symbol_task(tables: dict[str, dict[str, Any]], lake: str, request: dict[str, Any]) -> SymbolRun:
+    """:func:`run_symbol` in a worker process: the caller's registrations first."""
+    registries.restore(tables)
+    return run_symbol(request, lake)
+
+
 def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Validate and execute a v2 request; return the output document (see docs/pipeline.md).
 
@@ -163,14 +172,16 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
     normalised = validate_quant_research_input_v2(request)
     lake_root = pointline.get_lake(lake)
     singles = expand_symbols(normalised)
-    workers = int(
-        normalised.get("execution", {}).get("max_workers") or min(len(singles), os.cpu_count() or 1)
-    )
-    if len(singles) > 1 and workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            runs = list(pool.map(lambda single: run_symbol(single, lake_root), singles))
+    executor = normalised.get("execution", {}).get("executor", "local")
+    max_workers = normalised.get("execution", {}).get("max_workers")
+    if executor == "ray":
+        # A task per symbol in a Ray worker, which gets the caller's registered operators first.
+        task = functools.partial(_run_symbol_task, registries.snapshot(), lake_root)
+        runs, execution = map_items(task, singles, executor="ray", max_workers=max_workers)
     else:
-        runs = [run_symbol(r, lake_root) for r in singles]
+        runs, execution = map_items(
+            lambda single: run_symbol(single, lake_root), singles, executor="local", max_workers=max_workers
+        )
 
     features = (
         pl.concat([r.features for r in runs], how="vertical_relaxed") if len(runs) > 1 else runs[0].features
@@ -209,13 +220,6 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
         "total_s": time.perf_counter() - started,
         "metrics": metrics_s,
         "per_symbol": {r.symbol: r.timings for r in runs},
-    }
-    requested = normalised.get("execution", {}).get("executor", "local")
-    execution = {
-        "requested": requested,
-        "ran_on": "local threads",
-        "workers": workers if len(singles) > 1 else 1,
-        **({"note": "no Ray executor yet: the request ran on local threads"} if requested == "ray" else {}),
     }
     if normalised.get("artifacts", {}).get("emit_lineage", True):
         lineage = _lineage(normalised, runs, features, lake_root, timings, execution)
