@@ -6,7 +6,8 @@ instrument, baseline = read_csv rows/s, ratio = value / baseline; the target is 
 case), ``ingest_vs_read_csv_plus_write_parquet`` (informational: the same ingest against reading
 the CSV and writing it back as one Parquet file, the floor of any ingest that lands Parquet),
 ``delta_append_rows_per_s`` (one ``storage.append`` of the same rows: the write every ingest
-ends in) and ``ingest_per_file_ms_late_vs_early`` (one ingest
+ends in) and ``ingest_tardis_book_snapshot_25_rows_per_s`` (a day of 1 s book snapshots; informational) and
+``ingest_per_file_ms_late_vs_early`` (one ingest
 of many small files into one lake: mean per-file time of the last 20 files against files 2–21 of the
 same run; the target is ratio ≈ 1, i.e. per-file cost independent of how much the lake holds).
 Times are medians of ``--repeat`` interleaved rounds (read, ingest, ingest) after one warm-up of
@@ -18,6 +19,7 @@ once (imports, compiled-kernel cache loads, thread pools), as the baseline's war
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gzip
 import json
 import statistics
@@ -32,6 +34,7 @@ from pointline.ingest import ingest
 from pointline.ingest.report import FileResult
 from pointline.ingest.runner import IngestContext, run
 from pointline.lake import storage
+from pointline.synth import SynthConfig, generate_market
 
 T0 = 1_714_521_600_000_000
 DAY_US = 86_400_000_000
@@ -215,6 +218,48 @@ def run_of_days(tmp: Path, rows: int, days: int, repeat: int) -> dict[str, objec
     }
 
 
+def books(tmp: Path, repeat: int) -> dict[str, object]:
+    """A day of 1 s book snapshots (86,400 x 25 levels, ``pointline synth``) against
+    ``pl.read_csv`` of the same file; medians of ``repeat`` interleaved rounds."""
+    files = generate_market(
+        tmp / "books",
+        SynthConfig(
+            start=dt.date(2024, 5, 1),
+            days=1,
+            exchanges=("binance-futures",),
+            symbols=("BTCUSDT",),
+            seed=3,
+            trades_per_day=10_000,
+            book_interval_s=1.0,
+        ),
+    )
+    path = next(f for f in files if "book_snapshot_25" in f.name)
+    pl.read_csv(path)
+    reads, runs = [], []
+    for k in range(repeat):
+        start = time.perf_counter()
+        rows = pl.read_csv(path).height
+        reads.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        report = ingest([path], lake=tmp / f"book_lake{k}")
+        runs.append(time.perf_counter() - start)
+        assert report.files[0].rows_written == rows, report.files[0]
+    value, baseline = rows / statistics.median(runs), rows / statistics.median(reads)
+    return {
+        "name": "ingest_tardis_book_snapshot_25_rows_per_s",
+        "value": round(value),
+        "unit": "rows/s",
+        "baseline": round(baseline),
+        "baseline_name": "polars.read_csv",
+        "ratio": round(value / baseline, 3),
+        "rows": rows,
+        "ingest_s": round(statistics.median(runs), 3),
+        "read_csv_s": round(statistics.median(reads), 3),
+        "repeat": repeat,
+        "note": "one day of 1 s snapshots, 25 levels, new instrument",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -232,6 +277,7 @@ def main() -> None:
         print(json.dumps(known), flush=True)
         print(json.dumps(floor), flush=True)
         print(json.dumps(run_of_days(Path(tmp), rows, args.days, max(1, repeat - 2))), flush=True)
+        print(json.dumps(books(Path(tmp), repeat)), flush=True)
         # The floor under any ingest: one Delta commit of the same rows (storage.append alone).
         landed = storage.scan_partitions("trades", lake=lake)
         assert landed is not None
