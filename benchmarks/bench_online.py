@@ -41,7 +41,7 @@ def main() -> None:
     )
     start = int(trades["ts_local_us"][0])
     end = int(trades["ts_local_us"][-1]) + 1
-    config = VolumeBarConfig(volume_threshold=float(trades["qty"].sum()) / 500)  # ~500 bars
+    config = VolumeBarConfig(volume_threshold=float(trades["qty"].sum()) / (n // 200))  # ~200 trades a bar
 
     def batch() -> pl.DataFrame:
         spine = get_builder("volume").build_spine(
