@@ -1,5 +1,5 @@
-"""The online path fed the lake's trades one at a time gives the pipeline's rows for the guide's
-volume bars and trade features, exactly."""
+"""The online path fed the lake's events one at a time gives the pipeline's rows for the guide's
+volume bars, exactly: trade features (OnlineBars) and the whole request (OnlinePipeline)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from typing import Any
 import polars as pl
 
 from pointline.lake import dim_symbol
-from pointline.online import OnlineBars
+from pointline.online import OnlineBars, OnlinePipeline
 from pointline.research import query
 from pointline.research.pipeline_v2 import pipeline
+from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
+from pointline.research.pipeline_v2.plan import build_plan
+from pointline.research.pipeline_v2.runner import load_inputs
 from pointline.research.spines import VolumeBarConfig
 from pointline.research.timeline import to_us
 
@@ -48,3 +51,39 @@ def test_online_bars_equal_the_pipeline_s_trade_features(guide_request: dict[str
     assert {"vwap", "flow_imbalance", "trade_count", "close", "bucket_start", "ts"} <= set(shared), shared
     assert got.height == batch.height > 100
     assert got.select(shared).to_dicts() == batch.select(shared).to_dicts()
+
+
+def test_online_pipeline_equals_the_pipeline_on_the_guide_request(guide_request: dict[str, Any]) -> None:
+    """The guide's request (trades, quotes and book snapshots; bucket and as-of operators): every
+    source's events merged in the order received and fed one at a time give the pipeline's rows."""
+    request = copy.deepcopy(guide_request)
+    request["constraints"]["skip_reproducibility_check"] = True
+    out = pipeline(request)
+    batch = pl.read_parquet(out["artifacts"]["paths"][0])
+
+    plan = build_plan(validate_quant_research_input_v2(request))
+    inputs, _ = load_inputs(plan)
+    stream = sorted(
+        (
+            (row["ts_local_us"], row["file_id"], row["file_line_number"]),
+            name,
+            {k: v for k, v in row.items() if k not in ("exchange", "date", "symbol")},
+        )
+        for name, frame in inputs.items()
+        for row in frame.iter_rows(named=True)
+    )
+    symbol_id = dim_symbol.resolve("binance-futures", "BTCUSDT").symbol_id
+    online = OnlinePipeline(request, symbol_id=symbol_id)
+    rows = []
+    for _, name, event in stream:
+        rows += online.add_event(name, event)
+    rows += online.finish(plan.end_us)
+    got = pl.DataFrame(rows)
+
+    labels = {label["name"] for label in request["labels"]}
+    expected = batch.drop(*labels)
+    assert got.columns == expected.columns
+    assert got.height == expected.height > 100
+    for a, b in zip(got.to_dicts(), expected.to_dicts(), strict=True):
+        diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+        assert not diff, (a["bar_index"], diff)

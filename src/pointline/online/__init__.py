@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pointline.online.bars import OnlineBars
+from pointline.online.pipeline import OnlinePipeline
 from pointline.research.spines import VolumeBarConfig
 
 #: What the guide's tracker computes per bar, as registered aggregations: ``vol_imbalance`` is the
@@ -57,4 +58,4 @@ class VolumeBarTracker:
         return closed[-1] if closed else None
 
 
-__all__ = ["GUIDE_FEATURES", "OnlineBars", "VolumeBarTracker"]
+__all__ = ["GUIDE_FEATURES", "OnlineBars", "OnlinePipeline", "VolumeBarTracker"]

@@ -87,6 +87,24 @@ def compute(plan: Plan, inputs: dict[str, pl.DataFrame], *, symbol_id: int) -> E
     timings["spine"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    features, stats, used = features_on_spine(plan, spine, inputs, symbol_id)
+    timings["aggregate"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    features = _derive(plan, features)
+    timings["derive"] = time.perf_counter() - t0
+    return EngineResult(
+        features=features.sort("bar_index"), spine=spine, assign_stats=stats, used_rows=used, timings=timings
+    )
+
+
+def features_on_spine(
+    plan: Plan, spine: pl.DataFrame, inputs: dict[str, pl.DataFrame], symbol_id: int
+) -> tuple[pl.DataFrame, dict[str, AssignStats], dict[str, pl.DataFrame]]:
+    """The bar columns of ``spine`` and every aggregate operator's outputs on it: each source's
+    events assigned to the bars (``bucket``) or its state at each bar's ``ts`` (``asof_backward``).
+    Also the assignment statistics and the rows used, per source (what the gates inspect). The
+    online path calls it on the bars it closes, with the events it holds for them."""
     features = spine.select([c for c in BAR_COLUMNS if c in spine.columns])
     stats: dict[str, AssignStats] = {}
     used: dict[str, pl.DataFrame] = {}
@@ -112,14 +130,7 @@ def compute(plan: Plan, inputs: dict[str, pl.DataFrame], *, symbol_id: int) -> E
                 bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine)
             )
             features = features.join(_last_of_lists(table).drop(_bar_only(table)), on=KEYS, how="left")
-    timings["aggregate"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    features = _derive(plan, features)
-    timings["derive"] = time.perf_counter() - t0
-    return EngineResult(
-        features=features.sort("bar_index"), spine=spine, assign_stats=stats, used_rows=used, timings=timings
-    )
+    return features, stats, used
 
 
 def _per_event_stage(
