@@ -207,6 +207,7 @@ def test_validation_fills_defaults_in_a_copy_and_leaves_the_input_alone() -> Non
         "require_pit_ordering": True,
         "max_unassigned_ratio": 0.01,
         "partition_safety": True,
+        "check_online_parity": False,
         "skip_reproducibility_check": False,
         "check_reproducibility": True,
     }

@@ -9,7 +9,8 @@ from typing import Any
 import polars as pl
 
 from pointline.lake import dim_symbol
-from pointline.online import OnlineBars, OnlinePipeline
+from pointline.online import OnlineBars
+from pointline.online.pipeline import replay
 from pointline.research import query
 from pointline.research.pipeline_v2 import pipeline
 from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
@@ -63,22 +64,8 @@ def test_online_pipeline_equals_the_pipeline_on_the_guide_request(guide_request:
 
     plan = build_plan(validate_quant_research_input_v2(request))
     inputs, _ = load_inputs(plan)
-    stream = sorted(
-        (
-            (row["ts_local_us"], row["file_id"], row["file_line_number"]),
-            name,
-            {k: v for k, v in row.items() if k not in ("exchange", "date", "symbol")},
-        )
-        for name, frame in inputs.items()
-        for row in frame.iter_rows(named=True)
-    )
     symbol_id = dim_symbol.resolve("binance-futures", "BTCUSDT").symbol_id
-    online = OnlinePipeline(request, symbol_id=symbol_id)
-    rows = []
-    for _, name, event in stream:
-        rows += online.add_event(name, event)
-    rows += online.finish(plan.end_us)
-    got = pl.DataFrame(rows)
+    got = replay(request, inputs, symbol_id=symbol_id)
 
     labels = {label["name"] for label in request["labels"]}
     expected = batch.drop(*labels)
@@ -87,3 +74,23 @@ def test_online_pipeline_equals_the_pipeline_on_the_guide_request(guide_request:
     for a, b in zip(got.to_dicts(), expected.to_dicts(), strict=True):
         diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
         assert not diff, (a["bar_index"], diff)
+
+
+def test_the_online_parity_gate_passes_the_guide_request_and_names_what_is_not_online(
+    guide_request: dict[str, Any],
+) -> None:
+    request = copy.deepcopy(guide_request)
+    request["constraints"].update(skip_reproducibility_check=True, check_online_parity=True)
+    out = pipeline(request)
+    gate = out["quality_gates"]["gate_results"]["online_parity_check"]
+    assert gate["passed"] and gate["rows"] == gate["online_rows"] > 100, gate
+    assert out["decision"]["status"] == "accept"
+
+    request["mode"] = "tick_then_bar"
+    request["operators"].append(
+        {"name": "signed_volume", "stage": "per_event", "agg": "signed_volume", "source": "trades_src"}
+    )
+    out = pipeline(request)
+    gate = out["quality_gates"]["gate_results"]["online_parity_check"]
+    assert not gate["passed"] and out["decision"]["status"] == "reject"
+    assert "only aggregate operators in mode bar_then_feature" in gate["reasons"][0]

@@ -18,6 +18,9 @@ trade features only, emits with the closing trade itself.)
 Not online: ``per_event`` and ``derive`` operators (they read history across bars), other modes
 than ``bar_then_feature``, ``split_trades`` spines.
 
+:func:`replay` feeds recorded events (what the pipeline reads) through it: the pipeline's
+``online_parity_check`` gate compares that table with the batch one.
+
 Example
 -------
 >>> online = OnlinePipeline(request, symbol_id=sid)  # doctest: +SKIP
@@ -154,3 +157,36 @@ class OnlinePipeline:
                     first = i
                     break
             self._held[name] = rows[first:]
+
+
+def replay(
+    request: Mapping[str, Any],
+    inputs: Mapping[str, pl.DataFrame],
+    *,
+    symbol_id: int,
+    end_ts_us: int | None = None,
+    lake: str | None = None,
+) -> pl.DataFrame:
+    """The online path's feature table for recorded events: every source's events merged in the
+    total order ``(ts_local_us, file_id, file_line_number)`` and fed one at a time to an
+    :class:`OnlinePipeline`, then finished at ``end_ts_us`` (default: the request's timeline end).
+
+    ``inputs`` maps source names to decoded events (what the pipeline reads); the result has the
+    columns of the pipeline's feature table without labels.
+    """
+    online = OnlinePipeline(request, symbol_id=symbol_id, lake=lake)
+    drop = {"exchange", "date", "symbol"}
+    stream = sorted(
+        (
+            (int(row["ts_local_us"]), int(row.get("file_id") or 0), int(row.get("file_line_number") or 0)),
+            name,
+            {k: v for k, v in row.items() if k not in drop},
+        )
+        for name, frame in inputs.items()
+        for row in frame.iter_rows(named=True)
+    )
+    rows: list[dict[str, Any]] = []
+    for _, name, event in stream:
+        rows += online.add_event(name, event)
+    rows += online.finish(online.plan.end_us if end_ts_us is None else end_ts_us)
+    return pl.DataFrame(rows)

@@ -15,6 +15,9 @@ gates a request asks for (:func:`requested_gates`) and runs them in registry ord
   must match.
 - ``partition_safety_check``: UTC-day-chunked execution with carried state
   (:mod:`pointline.research.pipeline_v2.chunked`) must equal the one-pass table.
+- ``online_parity_check`` (opt-in, ``constraints.check_online_parity``): every source's events
+  replayed one at a time through the online path (:func:`pointline.online.pipeline.replay`) must
+  give the same table; fails with a reason for what the online path does not take.
 - ``max_unassigned_ratio``: the share of events that found no bar is at most the limit.
 """
 
@@ -26,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from pointline.errors import PointlineError
 from pointline.research.pipeline_v2.chunked import compute_chunked
 from pointline.research.pipeline_v2.engine import EngineResult, compute
 from pointline.research.pipeline_v2.hashing import differing_columns, frame_hash
@@ -90,6 +94,8 @@ def requested_gates(constraints: dict[str, Any]) -> list[str]:
         names.append("reproducibility_check")
     if constraints.get("partition_safety", True):
         names.append("partition_safety_check")
+    if constraints.get("check_online_parity", False):
+        names.append("online_parity_check")
     if constraints.get("max_unassigned_ratio") is not None:
         names.append("max_unassigned_ratio")
     return names
@@ -245,6 +251,32 @@ def partition_safety_check(ctx: GateContext) -> GateResult:
     )
     return GateResult(
         passed=not bad, details={"differing_columns": bad, "rows": full.height}, reasons=reasons
+    )
+
+
+@register_gate("online_parity_check")
+def online_parity_check(ctx: GateContext) -> GateResult:
+    from pointline.online.pipeline import replay  # the online path builds on this package
+
+    try:
+        online = replay(ctx.plan.request, ctx.inputs, symbol_id=ctx.symbol_id)
+    except PointlineError as exc:
+        return GateResult(passed=False, reasons=[f"online_parity_check: {exc}"])
+    full = ctx.result.features
+    if online.height == full.height and set(online.columns) == set(full.columns):
+        online = online.select(full.columns).cast(full.schema)  # type: ignore[arg-type]
+        bad = differing_columns(full, online)
+    else:
+        bad = sorted(set(online.columns) ^ set(full.columns)) or ["row count"]
+    reasons = (
+        []
+        if not bad
+        else [f"online_parity_check: events replayed one at a time give a different table ({bad})"]
+    )
+    return GateResult(
+        passed=not bad,
+        details={"differing_columns": bad, "rows": full.height, "online_rows": online.height},
+        reasons=reasons,
     )
 
 
