@@ -4,7 +4,8 @@
 2. ingest them into ./lake (exact fixed-point, idempotent);
 3. discover and 4. query what landed;
 5. run the guide's pipeline request (examples/guide_request.json): volume bars, trade/quote/book
-   features, labels, and the quality gates that recompute to prove there is no lookahead;
+   features, labels, and the quality gates that recompute to prove there is no lookahead, plus the
+   online-parity gate: every event replayed one at a time through the online path gives the same table;
 6. run the composite-signal study (examples/study.yaml): IC by horizon, deciles, regimes, sweep,
    walk-forward, HTML report under demo_out/study.
 
@@ -68,6 +69,7 @@ def main() -> None:
     console.print(Rule("5. Pipeline: the guide's request, gated (examples/guide_request.json)"))
     request = json.loads((EXAMPLES / "guide_request.json").read_text())
     request["artifacts"]["output_dir"] = str(WORKDIR / "demo_out" / "pipeline")
+    request["constraints"]["check_online_parity"] = True  # the live path must compute the same table
     out = pipeline(request)
     gates = out["quality_gates"]
     console.print(
@@ -79,6 +81,11 @@ def main() -> None:
         table.select("ts", "vwap", "flow_imbalance", "spread_bps", "book_imbalance_top5")
         .head(5)
         .with_columns(pl.col(pl.Float64).round(4))
+    )
+    parity = gates["gate_results"]["online_parity_check"]
+    console.print(
+        f"online parity: {parity['online_rows']} bars computed one event at a time "
+        f"{'equal' if parity['passed'] else 'DIFFER from'} the {parity['rows']} batch bars"
     )
     console.print("artifacts: " + ", ".join(out["artifacts"]["paths"]))
 
