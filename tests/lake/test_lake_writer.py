@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -51,3 +52,57 @@ def test_one_off_appends_and_a_writer_agree_on_versions(lake: Path) -> None:
     assert storage.append("_ledger_like", _row(2), lake=lake) == 3
     landed = storage.read_all("_ledger_like", lake=lake)
     assert landed is not None and sorted(landed["file_id"].to_list()) == [1, 2]
+
+
+def _day(file_id: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "exchange": ["binance-futures"] * 2,
+            "date": [dt.date(2024, 5, 1) + dt.timedelta(days=file_id % 3)] * 2,
+            "file_id": [file_id, file_id],
+            "ts_local_us": [file_id * 10, file_id * 10 + 1],
+        },
+        schema={"exchange": pl.Utf8, "date": pl.Date, "file_id": pl.Int32, "ts_local_us": pl.Int64},
+    )
+
+
+PARTS = ("exchange", "date")
+
+
+def test_partitioned_appends_committed_by_the_writer_itself_are_delta_commits_readers_see(lake: Path) -> None:
+    """Appends of new files write their log entry directly (delta-rs would rebuild its view of every
+    file per commit); any Delta reader sees the same versions, files, rows, time travel and
+    checkpoints, and deletes through the same writer see every commit."""
+    commits = 2 * storage.CHECKPOINT_EVERY + 5
+    with storage.LakeWriter(lake) as writer:
+        versions = [writer.append("trades_like", _day(i), partition_by=PARTS) for i in range(commits)]
+        assert writer.delete_where("trades_like", "file_id = 7") == 2
+        assert writer.append("trades_like", _day(commits), partition_by=PARTS) == commits + 1
+    assert versions == list(range(commits))
+    log = Path(storage.table_uri("trades_like", lake)) / "_delta_log"
+    entry = [json.loads(line) for line in (log / f"{1:020d}.json").read_text().splitlines()]
+    assert entry[0]["commitInfo"]["clientVersion"] == "pointline"  # written directly
+    assert [next(iter(e)) for e in entry[1:]] == ["add"]
+    assert json.loads((log / "_last_checkpoint").read_text())["version"] >= 2 * storage.CHECKPOINT_EVERY
+
+    table = DeltaTable(storage.table_uri("trades_like", lake))
+    assert table.version() == commits + 1
+    assert len(table.file_uris()) == commits  # one file per append, file 7's removed
+    landed = pl.from_arrow(table.to_pyarrow_table())
+    assert isinstance(landed, pl.DataFrame)
+    expected = sorted(i for i in range(commits + 1) if i != 7)
+    assert sorted(set(landed["file_id"].to_list())) == expected and landed.height == 2 * len(expected)
+    early = DeltaTable(storage.table_uri("trades_like", lake), version=2)
+    assert sorted(pl.from_arrow(early.to_pyarrow_table())["file_id"].unique().to_list()) == [0, 1, 2]  # type: ignore[union-attr]
+    stats = storage.value_ranges("trades_like", "file_id", lake=lake)
+    assert sorted(stats) == [(i, i) for i in expected]  # file statistics are in the entries
+
+
+def test_a_version_another_writer_took_is_committed_through_delta_rs_instead(lake: Path) -> None:
+    with storage.LakeWriter(lake) as writer:
+        assert writer.append("trades_like", _day(0), partition_by=PARTS) == 0
+        assert writer.append("trades_like", _day(1), partition_by=PARTS) == 1  # direct
+        assert storage.append("trades_like", _day(2), lake=lake, partition_by=PARTS) == 2  # elsewhere
+        assert writer.append("trades_like", _day(3), partition_by=PARTS) == 3  # version 2 was taken
+    landed = storage.read_all("trades_like", lake=lake)
+    assert landed is not None and sorted(landed["file_id"].unique().to_list()) == [0, 1, 2, 3]

@@ -2,13 +2,16 @@
 
 Many commits in a row (an ingest run: several per file) go through one :class:`LakeWriter`, which
 keeps each table open and checkpoints every :data:`CHECKPOINT_EVERY` versions (see the package
-docstring).
+docstring). Partitioned appends to a local table write their Parquet files with Polars and, when
+the table's protocol allows, their log entry directly (:func:`_append_commit`): a delta-rs commit
+costs time in proportion to the files the table already holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import uuid
 from collections.abc import Sequence
@@ -89,6 +92,9 @@ class LakeWriter:
         self.lake = lake
         self._open: dict[str, DeltaTable] = {}
         self._written: set[str] = set()
+        #: Versions of tables this writer committed to by writing the log entry itself (their open
+        #: handles are behind; :meth:`table` brings a handle up to date before handing it out).
+        self._ahead: dict[str, int] = {}
 
     def __enter__(self) -> LakeWriter:
         return self
@@ -103,10 +109,15 @@ class LakeWriter:
             handle = open_table(table, self.lake)
             if handle is not None:
                 self._open[table] = handle
+        elif table in self._ahead:
+            handle.update_incremental()  # catch up with the commits written directly
+            del self._ahead[table]
         return handle
 
     def version(self, table: str) -> int | None:
         """Current Delta version of ``table`` (``None`` if it does not exist)."""
+        if table in self._ahead:
+            return self._ahead[table]
         handle = self.table(table)
         return None if handle is None else handle.version()
 
@@ -126,10 +137,11 @@ class LakeWriter:
         prunes by ``file_id``). Files written before the commit are invisible until it lands, exactly
         as with ``write_deltalake``: a crash in between leaves only unreferenced files.
         """
-        existing = self.table(table)
-        before = -1 if existing is None else existing.version()
+        before = self.version(table)
+        before = -1 if before is None else before
         if not overwrite and df.height == 0:
             return before
+        existing = self._open.get(table) if table in self._ahead else self.table(table)
         uri = table_uri(table, self.lake)
         if "://" not in uri:
             Path(uri).mkdir(parents=True, exist_ok=True)
@@ -146,7 +158,12 @@ class LakeWriter:
                         partition_by=list(partition_by),
                         post_commithook_properties=_HOOKS,
                     )
+                elif _append_commit(uri, before + 1, actions, list(partition_by), existing):
+                    self._ahead[table] = before + 1
+                    return self._committed(table, before, before + 1)
                 else:
+                    existing = self.table(table)
+                    assert existing is not None
                     existing.create_write_transaction(
                         [*actions],
                         mode="append",
@@ -156,6 +173,7 @@ class LakeWriter:
                     )
                     existing.update_incremental()  # the transaction API leaves the handle behind
                 return self._committed(table, before)
+        existing = self.table(table)
         write_deltalake(
             uri if existing is None else existing,
             df.to_arrow(),
@@ -200,18 +218,23 @@ class LakeWriter:
                 handle.cleanup_metadata()
         self._open.clear()
         self._written.clear()
+        self._ahead.clear()
 
-    def _committed(self, table: str, before: int) -> int:
-        """The version after a commit to ``table`` made from version ``before`` (-1: no table yet).
+    def _committed(self, table: str, before: int, version: int | None = None) -> int:
+        """The version after a commit to ``table`` made from version ``before`` (-1: no table yet);
+        ``version`` when the writer wrote the commit itself.
 
         When the commit crossed a multiple of :data:`CHECKPOINT_EVERY`, checkpoint it and drop the
         handle, to be reopened on that checkpoint at its next use.
         """
         self._written.add(table)
-        handle = self.table(table)
-        assert handle is not None
-        version = handle.version()
+        if version is None:
+            handle = self.table(table)
+            assert handle is not None
+            version = handle.version()
         if version // CHECKPOINT_EVERY > max(before, 0) // CHECKPOINT_EVERY:
+            handle = self.table(table)  # up to date
+            assert handle is not None
             handle.create_checkpoint()
             del self._open[table]
         return version
@@ -267,6 +290,73 @@ def _write_files(
             )
         )
     return actions
+
+
+def _append_commit(
+    uri: str, version: int, actions: list[AddAction], partition_by: list[str], existing: DeltaTable | None
+) -> bool:
+    """Commit ``actions`` (new files, appended) as ``version`` of the local table at ``uri`` by
+    writing the log entry itself; ``False`` (nothing written) when that cannot be done safely, and
+    the caller commits through delta-rs instead.
+
+    delta-rs rebuilds its view of every file of the table on each commit, so its commits slow down
+    as a table grows (about 17 µs per file here: 9 ms at 20 files, 25 ms at 1,000). An append needs
+    none of that: the Delta protocol's commit on a local file system is creating the next log file
+    atomically, and failing if it exists. This writes the entry (``commitInfo`` and one ``add`` per
+    file) to a temporary file and links it to ``_delta_log/<version>.json``, which fails if another
+    writer took that version. Only for tables whose protocol asks nothing more of an appending
+    writer (writer version ≤ 2, no writer features, no column invariants or constraints).
+    """
+    if existing is None or not _plain_append_protocol(existing):
+        return False
+    log = Path(uri) / "_delta_log"
+    target = log / f"{version:020d}.json"
+    if target.exists():
+        return False
+    now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    lines = [
+        {
+            "commitInfo": {
+                "timestamp": now_ms,
+                "operation": "WRITE",
+                "operationParameters": {"mode": "Append", "partitionBy": json.dumps(partition_by)},
+                "isBlindAppend": True,
+                "clientVersion": "pointline",
+            }
+        },
+        *(
+            {
+                "add": {
+                    "path": a.path,
+                    "partitionValues": a.partition_values,
+                    "size": a.size,
+                    "modificationTime": a.modification_time,
+                    "dataChange": a.data_change,
+                    "stats": a.stats,
+                }
+            }
+            for a in actions
+        ),
+    ]
+    tmp = log / f".{version:020d}.json.{uuid.uuid4().hex}.tmp"
+    tmp.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    try:
+        os.link(tmp, target)  # atomic, and fails if the version exists
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+def _plain_append_protocol(handle: DeltaTable) -> bool:
+    protocol = handle.protocol()
+    if protocol.min_writer_version > 2 or protocol.writer_features:
+        return False
+    configuration = handle.metadata().configuration
+    if any(k.startswith("delta.constraints.") for k in configuration):
+        return False
+    return not any("delta.invariants" in (f.metadata or {}) for f in handle.schema().fields)
 
 
 def _partition_text(value: object) -> str:
