@@ -43,13 +43,8 @@ def _uninterrupted(tmp_path: Path, path: Path) -> pl.DataFrame:
     return lf.collect().sort("file_id", "file_line_number")
 
 
-def test_rerun_after_a_crash_under_an_earlier_version_removes_the_half_written_rows(
-    lake: Path, tmp_path: Path
-) -> None:
-    path = _file(tmp_path)
-    expected = _uninterrupted(tmp_path, path)
-    # A half-finished run of an earlier version, which recorded `started` before the data commit:
-    # the data commit happened, nothing after it.
+def _half_landed(path: Path, rows: pl.DataFrame, *, status: str, table: str | None) -> None:
+    """A ledger whose latest row for ``path`` (file_id 1) says ``status``, and the file's rows landed."""
     manifest.record(
         LedgerEntry(
             file_id=1,
@@ -57,11 +52,21 @@ def test_rerun_after_a_crash_under_an_earlier_version_removes_the_half_written_r
             size_bytes=path.stat().st_size,
             sha256=sha256_of(path),
             format="tardis",
-            table="trades",
-            status="started",
+            table=table,
+            status=status,
         )
     )
-    storage.append("trades", expected, partition_by=("exchange", "date"))
+    storage.append("trades", rows, partition_by=("exchange", "date"))
+
+
+def test_rerun_after_a_crash_under_an_earlier_version_removes_the_half_written_rows(
+    lake: Path, tmp_path: Path
+) -> None:
+    path = _file(tmp_path)
+    expected = _uninterrupted(tmp_path, path)
+    # A half-finished run of an earlier version, which recorded `started` before the data commit:
+    # the data commit happened, nothing after it.
+    _half_landed(path, expected, status="started", table="trades")
     result = ingest([path]).files[0]
     assert result.status == "ingested"
     assert result.file_id == 1
@@ -115,19 +120,7 @@ def test_a_retry_of_a_failed_file_that_was_killed_leaves_no_duplicates(lake: Pat
     path = _file(tmp_path)
     expected = _uninterrupted(tmp_path, path)
     # The content failed once (file_id 1); a retry landed its rows and was killed before its ledger row.
-    manifest.record(
-        LedgerEntry(
-            file_id=1,
-            path=str(path),
-            size_bytes=path.stat().st_size,
-            sha256=sha256_of(path),
-            format="tardis",
-            table=None,
-            status="failed",
-            reason="cannot read (OSError: transient)",
-        )
-    )
-    storage.append("trades", expected, partition_by=("exchange", "date"))
+    _half_landed(path, expected, status="failed", table=None)
     result = ingest([path]).files[0]
     assert (result.status, result.file_id) == ("ingested", 1)
     assert _trades().equals(expected)

@@ -16,7 +16,8 @@ Time-driven closes (clock bars, the time side of hybrid bars) happen without a t
 ends the stream: the bars still due and the unfinished bar (``is_complete = False``), as the batch
 path emits them at the timeline end.
 
-Not online yet: ``split_trades=True`` spines, and quote or book features (as-of state).
+Quote and book features (bucket or as-of state) of a whole pipeline request:
+:class:`~pointline.online.pipeline.OnlinePipeline`. Not online yet: ``split_trades=True`` spines.
 
 Example
 -------
