@@ -342,7 +342,7 @@ def _append_commit(
     tmp.write_text("".join(json.dumps(line) + "\n" for line in lines))
     try:
         os.link(tmp, target)  # atomic, and fails if the version exists
-    except FileExistsError:
+    except OSError:  # the version is taken, or the file system has no hard links: delta-rs commits
         return False
     finally:
         tmp.unlink(missing_ok=True)
