@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -106,3 +108,40 @@ def test_a_version_another_writer_took_is_committed_through_delta_rs_instead(lak
         assert writer.append("trades_like", _day(3), partition_by=PARTS) == 3  # version 2 was taken
     landed = storage.read_all("trades_like", lake=lake)
     assert landed is not None and sorted(landed["file_id"].unique().to_list()) == [0, 1, 2, 3]
+
+
+def test_readers_see_every_commit_and_a_table_rewritten_under_them(lake: Path) -> None:
+    """Readers keep open handles between calls (opening replays a log that grows with the table):
+    they must still see each new commit, and a table deleted and written again at the same path."""
+    storage.append("trades_like", _day(0), lake=lake, partition_by=PARTS)
+    assert storage.table_version("trades_like", lake) == 0
+    with storage.LakeWriter(lake) as writer:
+        for i in range(1, 4):
+            writer.append("trades_like", _day(i), partition_by=PARTS)
+            assert storage.table_version("trades_like", lake) == i
+            assert len(storage.data_files("trades_like", lake=lake)) == i + 1
+    assert len(storage.data_files("trades_like", lake=lake, exchange="binance-futures")) == 4
+    assert [
+        f.values["date"] for f in storage.data_files("trades_like", lake=lake, dates=[dt.date(2024, 5, 2)])
+    ] == ["2024-05-02"]
+    assert storage.data_files("trades_like", lake=lake, exchange="bybit") == []
+
+    shutil.rmtree(storage.table_uri("trades_like", lake))
+    for i in (10, 11, 12, 13, 14):  # a new table at the same path, with more versions than the old one
+        storage.append("trades_like", _day(i), lake=lake, partition_by=PARTS)
+    landed = storage.read_all("trades_like", lake=lake)
+    assert landed is not None and sorted(landed["file_id"].unique().to_list()) == [10, 11, 12, 13, 14]
+    shutil.rmtree(storage.table_uri("trades_like", lake))
+    assert storage.table_version("trades_like", lake) is None
+    assert storage.data_files("trades_like", lake=lake) == []
+
+
+def test_readers_in_threads_share_handles_safely(lake: Path) -> None:
+    for i in range(3):
+        storage.append("trades_like", _day(i), lake=lake, partition_by=PARTS)
+
+    def read(_: int) -> int:
+        return sum(len(storage.data_files("trades_like", lake=lake)) for _ in range(20))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(read, range(8))) == [60] * 8

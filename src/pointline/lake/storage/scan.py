@@ -10,8 +10,9 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from pointline.lake.storage.tables import LakeArg, open_table
+from pointline.lake.storage.tables import LakeArg, reading
 from pointline.lake.storage.writer import LakeWriter
 
 
@@ -33,25 +34,42 @@ def data_files(
     exchange: str | None = None,
     dates: Iterable[dt.date] | None = None,
 ) -> list[DataFile]:
-    """Data files of ``table`` pruned by exchange and date, in (exchange, date, path) order."""
-    dt_ = open_table(table, lake)
-    if dt_ is None:
-        return []
-    wanted_dates = None if dates is None else {d.isoformat() for d in dates}
-    actions = dt_.get_add_actions(flatten=True)
+    """Data files of ``table`` pruned by exchange and date, in (exchange, date, path) order.
+
+    The partition filter runs on the Arrow columns of the add actions: only the files kept become
+    Python objects (a table holds a file per instrument and day ingested: tens of thousands).
+    """
+    with reading(table, lake) as dt_:
+        if dt_ is None:
+            return []
+        actions = dt_.get_add_actions(flatten=True)
+        root = dt_.table_uri.rstrip("/")
     actions = pa.table(actions) if not isinstance(actions, pa.Table) else actions
     names = actions.column_names
     rows = actions.select([n for n in names if n == "path" or n.startswith(("partition.", "min.", "max."))])
-    root = dt_.table_uri.rstrip("/")
+    if (exchange is not None and "partition.exchange" not in names) or (
+        dates is not None and "partition.date" not in names
+    ):
+        return []  # asked to prune by a partition the table does not have: nothing matches
+    keep = None
+    if exchange is not None:
+        keep = pc.equal(rows.column("partition.exchange"), exchange)
+    if dates is not None:
+        days = rows.column("partition.date")
+        wanted = (
+            pa.array(sorted(set(dates)), type=pa.date32())
+            if pa.types.is_date(days.type)
+            else pa.array(sorted({d.isoformat() for d in dates}), type=days.type)
+        )
+        in_dates = pc.is_in(days, value_set=wanted)
+        keep = in_dates if keep is None else pc.and_(keep, in_dates)
+    if keep is not None:
+        rows = rows.filter(pc.fill_null(keep, False))
     out: list[DataFile] = []
     for row in rows.to_pylist():
         day = row.get("partition.date")
         day_text = day.isoformat() if isinstance(day, dt.date) else (None if day is None else str(day))
         ex = row.get("partition.exchange")
-        if exchange is not None and ex != exchange:
-            continue
-        if wanted_dates is not None and day_text not in wanted_dates:
-            continue
         mins = {k[4:]: v for k, v in row.items() if k.startswith("min.") and v is not None}
         maxs = {k[4:]: v for k, v in row.items() if k.startswith("max.") and v is not None}
         out.append(DataFile({"exchange": ex, "date": day_text}, _join(root, row["path"]), mins, maxs))
@@ -65,10 +83,14 @@ def value_ranges(
     """``(min, max)`` of ``column`` in each data file of ``table``, from the Delta statistics
     (``(None, None)`` for a file without them; empty when the table does not exist). Through
     ``writer``'s open handle when given."""
-    handle = writer.table(table) if writer is not None else open_table(table, lake)
-    if handle is None:
+    if writer is not None:
+        handle = writer.table(table)
+        actions = None if handle is None else handle.get_add_actions(flatten=True)
+    else:
+        with reading(table, lake) as handle:
+            actions = None if handle is None else handle.get_add_actions(flatten=True)
+    if actions is None:
         return []
-    actions = handle.get_add_actions(flatten=True)
     actions = pa.table(actions) if not isinstance(actions, pa.Table) else actions
     names = set(actions.column_names)
     lows = actions.column(f"min.{column}").to_pylist() if f"min.{column}" in names else [None] * len(actions)
