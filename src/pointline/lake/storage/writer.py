@@ -26,6 +26,10 @@ from pointline.lake.storage.tables import LakeArg, open_table, table_uri
 #: A :class:`LakeWriter` writes a checkpoint whenever a table's version crosses a multiple of this,
 #: so opening a table or committing replays at most this many commits (delta-rs's default is 100).
 CHECKPOINT_EVERY = 20
+#: A checkpoint rewrites the state of every file of the table, so a large table checkpoints less
+#: often: every ``max(CHECKPOINT_EVERY, files // CHECKPOINT_FILES_PER_COMMIT)`` versions, which keeps
+#: a commit's share of checkpoint work near that of this many files.
+CHECKPOINT_FILES_PER_COMMIT = 50
 
 #: The writer's commits take no checkpoint of their own (it does, see above) and leave expired-log
 #: cleanup, a listing of the whole log, to :meth:`LakeWriter.close` (once instead of per commit).
@@ -95,6 +99,8 @@ class LakeWriter:
         #: Versions of tables this writer committed to by writing the log entry itself (their open
         #: handles are behind; :meth:`table` brings a handle up to date before handing it out).
         self._ahead: dict[str, int] = {}
+        #: Checkpoint interval per table, set from its file count at each checkpoint.
+        self._every: dict[str, int] = {}
 
     def __enter__(self) -> LakeWriter:
         return self
@@ -224,18 +230,22 @@ class LakeWriter:
         """The version after a commit to ``table`` made from version ``before`` (-1: no table yet);
         ``version`` when the writer wrote the commit itself.
 
-        When the commit crossed a multiple of :data:`CHECKPOINT_EVERY`, checkpoint it and drop the
-        handle, to be reopened on that checkpoint at its next use.
+        When the commit crossed a multiple of the table's checkpoint interval (:data:`CHECKPOINT_EVERY`,
+        longer for tables of many files, see :data:`CHECKPOINT_FILES_PER_COMMIT`), checkpoint it and
+        drop the handle, to be reopened on that checkpoint at its next use.
         """
         self._written.add(table)
         if version is None:
             handle = self.table(table)
             assert handle is not None
             version = handle.version()
-        if version // CHECKPOINT_EVERY > max(before, 0) // CHECKPOINT_EVERY:
+        every = self._every.get(table, CHECKPOINT_EVERY)
+        if version // every > max(before, 0) // every:
             handle = self.table(table)  # up to date
             assert handle is not None
             handle.create_checkpoint()
+            files = handle.get_add_actions(flatten=False).num_rows
+            self._every[table] = max(CHECKPOINT_EVERY, files // CHECKPOINT_FILES_PER_COMMIT)
             del self._open[table]
         return version
 
