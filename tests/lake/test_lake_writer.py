@@ -7,11 +7,13 @@ import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from deltalake import DeltaTable
 
 from pointline.lake import storage
+from pointline.lake.storage import writer as writer_module
 
 SCHEMA = {"file_id": pl.Int32(), "note": pl.Utf8()}
 
@@ -145,3 +147,18 @@ def test_readers_in_threads_share_handles_safely(lake: Path) -> None:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(read, range(8))) == [60] * 8
+
+
+def test_a_table_of_many_files_checkpoints_less_often(lake: Path, monkeypatch: Any) -> None:
+    """The interval follows the file count (here one file per version counts as many, to keep the
+    test small), measured from the last checkpoint: never a checkpoint per commit."""
+    monkeypatch.setattr(writer_module, "CHECKPOINT_FILES_PER_COMMIT", 1)
+    log = Path(storage.table_uri("trades_like", lake)) / "_delta_log"
+    with storage.LakeWriter(lake) as writer:
+        for i in range(70):
+            writer.append("trades_like", _day(i), partition_by=PARTS)
+    checkpoints = sorted(int(p.name.split(".")[0]) for p in log.glob("*.checkpoint.parquet"))
+    # 20 (the default), then every 21 versions (21 files at the first checkpoint): 41, and 41 + 42 > 69.
+    assert checkpoints == [20, 41]
+    table = DeltaTable(storage.table_uri("trades_like", lake))
+    assert table.version() == 69 and len(table.file_uris()) == 70

@@ -99,8 +99,10 @@ class LakeWriter:
         #: Versions of tables this writer committed to by writing the log entry itself (their open
         #: handles are behind; :meth:`table` brings a handle up to date before handing it out).
         self._ahead: dict[str, int] = {}
-        #: Checkpoint interval per table, set from its file count at each checkpoint.
-        self._every: dict[str, int] = {}
+        #: Per table: versions between checkpoints (set from its file count at each checkpoint) and
+        #: the version of the last one (until this writer makes one: the last multiple of
+        #: :data:`CHECKPOINT_EVERY`, where writers checkpoint small tables).
+        self._checkpoints: dict[str, tuple[int, int]] = {}
 
     def __enter__(self) -> LakeWriter:
         return self
@@ -230,22 +232,24 @@ class LakeWriter:
         """The version after a commit to ``table`` made from version ``before`` (-1: no table yet);
         ``version`` when the writer wrote the commit itself.
 
-        When the commit crossed a multiple of the table's checkpoint interval (:data:`CHECKPOINT_EVERY`,
-        longer for tables of many files, see :data:`CHECKPOINT_FILES_PER_COMMIT`), checkpoint it and
-        drop the handle, to be reopened on that checkpoint at its next use.
+        When the table's checkpoint interval (:data:`CHECKPOINT_EVERY`, longer for tables of many
+        files, see :data:`CHECKPOINT_FILES_PER_COMMIT`) has passed since the last checkpoint,
+        checkpoint it and drop the handle, to be reopened on that checkpoint at its next use.
         """
         self._written.add(table)
         if version is None:
             handle = self.table(table)
             assert handle is not None
             version = handle.version()
-        every = self._every.get(table, CHECKPOINT_EVERY)
-        if version // every > max(before, 0) // every:
+        every, last = self._checkpoints.get(
+            table, (CHECKPOINT_EVERY, max(before, 0) // CHECKPOINT_EVERY * CHECKPOINT_EVERY)
+        )
+        if version - last >= every:
             handle = self.table(table)  # up to date
             assert handle is not None
             handle.create_checkpoint()
             files = handle.get_add_actions(flatten=False).num_rows
-            self._every[table] = max(CHECKPOINT_EVERY, files // CHECKPOINT_FILES_PER_COMMIT)
+            self._checkpoints[table] = (max(CHECKPOINT_EVERY, files // CHECKPOINT_FILES_PER_COMMIT), version)
             del self._open[table]
         return version
 
