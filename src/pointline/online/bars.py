@@ -37,7 +37,7 @@ from typing import Any
 import polars as pl
 
 from pointline.errors import PointlineError
-from pointline.online.folder import SpineFolder, event_types, events_frame
+from pointline.online.folder import EventOrder, SpineFolder, event_types, events_frame
 from pointline.research.resample.aggregate import AggregateConfig, aggregate
 from pointline.research.resample.assign import assign_to_buckets
 
@@ -84,6 +84,7 @@ class OnlineBars:
         self._open: list[dict[str, Any]] = []  # received, in bars not yet emitted
         self._order = EventOrder()
         self._columns: list[str] | None = None
+        self._fields: frozenset[str] = frozenset()
 
     def add_trade(self, trade: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Take the next trade (a mapping with ``ts_local_us``, the columns the aggregations read,
@@ -92,9 +93,10 @@ class OnlineBars:
         row = self._order.admit(trade)
         if self._columns is None:
             self._columns = list(row)
-        elif set(row) != set(self._columns):
+            self._fields = frozenset(row)
+        elif row.keys() != self._fields:
             raise PointlineError(
-                f"every trade must carry the same fields; expected {sorted(self._columns)}, got {sorted(row)}"
+                f"every trade must carry the same fields; expected {sorted(self._fields)}, got {sorted(row)}"
             )
         self._open.append(row)
         bars = self.folder.add(row)
@@ -124,36 +126,3 @@ class OnlineBars:
         self._open = self._open[bucketed.height :]
         features = aggregate(bucketed, AggregateConfig(agg_specs=self.specs, mode=self.mode, spine=bars))
         return features.to_dicts()
-
-
-class EventOrder:
-    """The total order ``(ts_local_us, file_id, file_line_number)`` of a stream: events without
-    ``file_id`` / ``file_line_number`` are numbered in arrival order; an event out of order is an error."""
-
-    def __init__(self) -> None:
-        self.received = 0
-        self.last: tuple[int, int, int] | None = None
-        self.now = -(2**63)  # the latest timer call: no event may come before it
-
-    def admit(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """The event as a dict with its order keys, after checking it follows the previous one."""
-        row = dict(event)
-        self.received += 1
-        row.setdefault("file_id", 0)
-        row.setdefault("file_line_number", self.received)  # arrival order breaks timestamp ties
-        key = (int(row["ts_local_us"]), int(row["file_id"]), int(row["file_line_number"]))
-        if self.last is not None and key <= self.last:
-            raise PointlineError(
-                f"event {key} is not after the previous one {self.last}; events must come in the "
-                "order (ts_local_us, file_id, file_line_number)"
-            )
-        if key[0] < self.now:
-            raise PointlineError(f"event at {key[0]} comes after a timer call at {self.now}: time went back")
-        self.last = key
-        return row
-
-    def check_time(self, now_us: int) -> None:
-        """A timer call must not go back before the last event (or the last timer call)."""
-        if self.last is not None and now_us < self.last[0]:
-            raise PointlineError(f"now_us ({now_us}) is before the last event received ({self.last[0]})")
-        self.now = max(self.now, now_us)

@@ -1,4 +1,5 @@
-"""A spine builder's state machine fed one trade at a time, and events as typed frames.
+"""A spine builder's state machine fed one trade at a time, the order of a stream, and events as
+typed frames: what the online entry points share.
 
 :class:`SpineFolder` holds the received trades until a bar may close, then folds them into the
 builder's state (``SpineBuilder.advance``, chunk-invariant, so the bars are the batch's). A fold
@@ -9,6 +10,7 @@ a test (dollar bars, your own) fold every trade.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -118,3 +120,36 @@ class SpineFolder:
                 running /= 10**state.qty_exp
             return abs(running) + self._pending_volume >= config.volume_threshold * (1 - _SLACK)
         return True
+
+
+class EventOrder:
+    """The total order ``(ts_local_us, file_id, file_line_number)`` of a stream: events without
+    ``file_id`` / ``file_line_number`` are numbered in arrival order; an event out of order is an error."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.last: tuple[int, int, int] | None = None
+        self.now = -(2**63)  # the latest timer call: no event may come before it
+
+    def admit(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """The event as a dict with its order keys, after checking it follows the previous one."""
+        row = dict(event)
+        self.received += 1
+        row.setdefault("file_id", 0)
+        row.setdefault("file_line_number", self.received)  # arrival order breaks timestamp ties
+        key = (int(row["ts_local_us"]), int(row["file_id"]), int(row["file_line_number"]))
+        if self.last is not None and key <= self.last:
+            raise PointlineError(
+                f"event {key} is not after the previous one {self.last}; events must come in the "
+                "order (ts_local_us, file_id, file_line_number)"
+            )
+        if key[0] < self.now:
+            raise PointlineError(f"event at {key[0]} comes after a timer call at {self.now}: time went back")
+        self.last = key
+        return row
+
+    def check_time(self, now_us: int) -> None:
+        """A timer call must not go back before the last event (or the last timer call)."""
+        if self.last is not None and now_us < self.last[0]:
+            raise PointlineError(f"now_us ({now_us}) is before the last event received ({self.last[0]})")
+        self.now = max(self.now, now_us)

@@ -37,8 +37,7 @@ from typing import Any
 import polars as pl
 
 from pointline.errors import PointlineError
-from pointline.online.bars import EventOrder
-from pointline.online.folder import SpineFolder, event_types, events_frame
+from pointline.online.folder import EventOrder, SpineFolder, event_types, events_frame
 from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
 from pointline.research.pipeline_v2.engine import features_on_spine
 from pointline.research.pipeline_v2.plan import build_plan, symbols_of

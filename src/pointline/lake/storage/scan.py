@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+from deltalake import DeltaTable
 
 from pointline.lake.storage.tables import LakeArg, reading
 from pointline.lake.storage.writer import LakeWriter
@@ -42,9 +43,8 @@ def data_files(
     with reading(table, lake) as dt_:
         if dt_ is None:
             return []
-        actions = dt_.get_add_actions(flatten=True)
+        actions = _add_actions(dt_)
         root = dt_.table_uri.rstrip("/")
-    actions = pa.table(actions) if not isinstance(actions, pa.Table) else actions
     names = actions.column_names
     rows = actions.select([n for n in names if n == "path" or n.startswith(("partition.", "min.", "max."))])
     if (exchange is not None and "partition.exchange" not in names) or (
@@ -85,13 +85,12 @@ def value_ranges(
     ``writer``'s open handle when given."""
     if writer is not None:
         handle = writer.table(table)
-        actions = None if handle is None else handle.get_add_actions(flatten=True)
+        actions = None if handle is None else _add_actions(handle)
     else:
         with reading(table, lake) as handle:
-            actions = None if handle is None else handle.get_add_actions(flatten=True)
+            actions = None if handle is None else _add_actions(handle)
     if actions is None:
         return []
-    actions = pa.table(actions) if not isinstance(actions, pa.Table) else actions
     names = set(actions.column_names)
     lows = actions.column(f"min.{column}").to_pylist() if f"min.{column}" in names else [None] * len(actions)
     highs = actions.column(f"max.{column}").to_pylist() if f"max.{column}" in names else [None] * len(actions)
@@ -163,6 +162,12 @@ def _scan_run(
     )
     lf = lf.with_columns(pl.lit(exchange, dtype=pl.Utf8).alias("exchange"), date.alias("date"))
     return lf if columns is None else lf.select(list(columns))
+
+
+def _add_actions(handle: DeltaTable) -> pa.Table:
+    """The table's add actions (one row per data file; partition values and statistics flattened)."""
+    actions = handle.get_add_actions(flatten=True)
+    return actions if isinstance(actions, pa.Table) else pa.table(actions)
 
 
 def _join(root: str, path: str) -> str:

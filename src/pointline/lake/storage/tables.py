@@ -94,18 +94,21 @@ def reading(table: str, lake: str | os.PathLike[str] | None = None) -> Iterator[
         cached = _CACHE.get(uri)
         if cached is not None:
             _CACHE.move_to_end(uri)
+    opened = cached is None
     if cached is None:
         handle = open_table(table, lake)
         if handle is None:
             yield None
             return
-        cached = _Cached(handle, _log_entry(uri, handle.version()))
+        cached = _Cached(handle, None)
         with _CACHE_LOCK:
             _CACHE[uri] = cached
             while len(_CACHE) > READ_CACHE_SIZE:
                 _CACHE.popitem(last=False)
     with cached.lock:
-        if _log_entry(uri, cached.handle.version()) != cached.entry or cached.entry is None:
+        if opened:
+            pass  # just opened: already at the latest version
+        elif cached.entry is None or _log_entry(uri, cached.handle.version()) != cached.entry:
             fresh = open_table(table, lake)  # deleted or rewritten under the handle
             if fresh is None:
                 with _CACHE_LOCK:

@@ -325,8 +325,6 @@ def _append_commit(
         return False
     log = Path(uri) / "_delta_log"
     target = log / f"{version:020d}.json"
-    if target.exists():
-        return False
     now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     lines = [
         {
