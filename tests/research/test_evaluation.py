@@ -42,11 +42,14 @@ def test_overlap_aware_t_stat_is_smaller_than_the_naive_one_on_overlapping_retur
     assert ic["n_nonoverlap"] == pytest.approx(ic["n"] / 24, abs=1)
 
 
-def test_decile_spread_is_positive_for_a_contrarian_signal_and_net_subtracts_fees():
-    table = decile_spreads(with_deciles(_frame(0.3, 14)), HORIZONS, fee_bps=7.0)
-    row = table.row(0, named=True)
+def test_decile_spread_is_positive_for_a_contrarian_signal_and_net_pays_a_round_trip_per_leg():
+    deciled = with_deciles(_frame(0.3, 14))
+    row = decile_spreads(deciled, HORIZONS, fee_bps=7.0).row(0, named=True)
     assert row["spread_bps"] > 0
-    assert row["net_bps"] == pytest.approx(row["spread_bps"] - 7.0)
+    # Long the lowest decile and short the highest: two positions, each pays the 7 bps round trip.
+    assert row["net_bps"] == pytest.approx(row["spread_bps"] - 14.0)
+    notebook = decile_spreads(deciled, HORIZONS, fee_bps=7.0, fee_legs=1).row(0, named=True)
+    assert notebook["net_bps"] == pytest.approx(row["spread_bps"] - 7.0)
 
 
 def test_quality_checks_flag_nulls_outliers_and_redundant_features():

@@ -58,6 +58,7 @@ def test_parity_decile_and_regime_spreads_match_the_notebook(analysis, reference
     ours = {r["horizon"]: r for r in analysis.decile_spreads.iter_rows(named=True)}
     for h, v in spreads.items():
         assert ours[h]["spread_bps"] == pytest.approx(v, rel=1e-9)
+        assert ours[h]["net_bps"] == pytest.approx(v - 7.0, rel=1e-9)  # the notebook's one round trip
     table = {r["horizon"]: r for r in analysis.regime_spreads.iter_rows(named=True)}
     for h, row in regimes.items():
         for regime, v in row.items():

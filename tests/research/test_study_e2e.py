@@ -179,3 +179,14 @@ def test_cli_study_rejects_a_bad_config_naming_the_field_without_traceback(effec
     # A clean exit, not an exception escaping the command (which would print a traceback).
     assert isinstance(result.exception, SystemExit)
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_study_over_a_range_without_trades_names_the_range_and_what_the_lake_holds(effect_lake, tmp_path):
+    config = tmp_path / "study.yaml"
+    cfg = {**_config(effect_lake, MARKET), "start": "2024-06-01", "end": "2024-06-04"}
+    config.write_text(yaml.safe_dump(cfg))
+    result = CliRunner().invoke(app, ["study", str(config), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    output = " ".join(result.output.split())
+    assert "no BTCUSDT trades on binance-futures in [2024-06-01, 2024-06-04)" in output, output
+    assert "from 2024-01-01T" in output and "(30 days)" in output

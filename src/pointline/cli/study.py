@@ -46,4 +46,6 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, description="writing report")
                 report = write_study(result, out_dir)
                 bar.update(task, completed=steps + 1, description="done")
+            for note in result.notes:
+                console.print(f"[yellow]note:[/] {note}", highlight=False)
             console.print(f"report: [bold]{report}[/]  tables: {out_dir / 'tables'}")

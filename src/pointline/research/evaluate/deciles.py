@@ -7,7 +7,9 @@ right-closed and the lowest edge is included. Assigning deciles with the full sa
 are tested by the backtest instead.
 
 Spreads are in bps. Contrarian (default): ``D1 − D10`` (long the lowest decile, short the highest);
-otherwise ``D10 − D1``. ``net_bps`` subtracts one round-trip fee.
+otherwise ``D10 − D1``. A spread is the return of two positions, a long and a short, and each trades
+a round trip: ``net_bps`` subtracts ``fee_legs`` round-trip fees (2 by default; the notebook's table
+subtracts one, ``fee_legs=1``, which makes a thin spread look profitable).
 """
 
 from __future__ import annotations
@@ -67,9 +69,16 @@ def _spread(sub: pl.DataFrame, col: str, contrarian: bool) -> tuple[float, float
 
 
 def decile_spreads(
-    deciled: pl.DataFrame, horizons: Mapping[str, str], *, fee_bps: float = 7.0, contrarian: bool = True
+    deciled: pl.DataFrame,
+    horizons: Mapping[str, str],
+    *,
+    fee_bps: float = 7.0,
+    contrarian: bool = True,
+    fee_legs: int = 2,
 ) -> pl.DataFrame:
-    """Per horizon: ``d1_bps``, ``d10_bps`` (lowest / highest decile mean), ``spread_bps``, ``net_bps``.
+    """Per horizon: ``d1_bps``, ``d10_bps`` (lowest / highest decile mean), ``spread_bps``, and
+    ``net_bps`` = ``spread_bps − fee_legs × fee_bps`` (``fee_bps`` is one round trip; both legs of
+    the long-short spread pay one, see the module docstring).
 
     Example
     -------
@@ -86,7 +95,7 @@ def decile_spreads(
                 "d1_bps": d1,
                 "d10_bps": d10,
                 "spread_bps": spread,
-                "net_bps": spread - fee_bps,
+                "net_bps": spread - fee_legs * fee_bps,
             }
         )
     return pl.DataFrame(rows)

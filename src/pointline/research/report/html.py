@@ -74,7 +74,10 @@ def _analysis_section(a: Any, fee_bps: float) -> str:
         "feature", "horizon", "n", "ic", "p_nw", "ic_nonoverlap", "p_nonoverlap"
     )
     parts.append("<h3>Rank IC of each feature (before ranking and sign)</h3>" + table(per_feature))
-    parts.append(f"<h3>Decile spreads (bps; fee {fee_bps:g} bps)</h3>" + table(a.decile_spreads))
+    legs = "one round trip, as the notebook" if m == "parity" else "a round trip per leg"
+    parts.append(
+        f"<h3>Decile spreads (bps; net of {legs}, {fee_bps:g} bps each)</h3>" + table(a.decile_spreads)
+    )
     parts.append(figure(f"{m}_decile_bars", plots.decile_bars(a.decile_returns), "decile bars"))
     parts.append("<h3>Decile spread by volatility regime (bps)</h3>" + table(a.regime_spreads))
     parts.append("<h3>Bars per regime</h3>" + table(a.regime_counts))
@@ -174,6 +177,10 @@ def render_report(result: Any, *, title: str | None = None) -> str:
         f"round-trip fee {cfg.fee_bps:g} bps; entry {html.escape(cfg.entry)}; contrarian={cfg.contrarian}. "
         "Timestamps are bar known-at instants (UTC) unless marked.</p>"
     )
+    notes = getattr(result, "notes", None) or []
+    if notes:
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        body.append(f'<h2 id="notes">Read this first</h2><ul class="notes">{items}</ul>')
     if result.parity is not None:
         body.append(_parity_section(result))
     body.append(_analysis_section(result.clean, cfg.fee_bps))

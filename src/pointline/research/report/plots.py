@@ -70,7 +70,8 @@ def sweep_heatmaps(
     title: str = "Avg trade PnL (bps, net)",
     limit: float = 5.0,
 ) -> str:
-    """Threshold × holding heatmap of ``value`` for each regime filter."""
+    """Threshold × holding heatmap of ``value`` for each regime filter (configurations without
+    trades are blank cells marked "no trades")."""
     filters = sweep["vol_filter"].unique(maintain_order=True).to_list()
     holdings = sweep["holding"].unique(maintain_order=True).to_list()
     thresholds = sweep["threshold"].unique(maintain_order=True).to_list()
@@ -82,6 +83,9 @@ def sweep_heatmaps(
     for ax, vf in zip(axes[0], filters, strict=True):
         grid = np.full((len(thresholds), len(holdings)), np.nan)
         for row in sweep.filter(pl.col("vol_filter") == vf).iter_rows(named=True):
+            # A configuration without trades has no PnL: a blank cell, not a break-even "+0.0".
+            if row.get("n_trades", 1) == 0:
+                continue
             grid[thresholds.index(row["threshold"]), holdings.index(row["holding"])] = row[value]
         im = ax.imshow(grid, cmap="RdYlGn", aspect="auto", vmin=-limit, vmax=limit)
         ax.set_xticks(range(len(holdings)), holdings)
@@ -94,7 +98,7 @@ def sweep_heatmaps(
                 ax.text(
                     j,
                     i,
-                    f"{grid[i, j]:+.1f}",
+                    "no trades" if np.isnan(grid[i, j]) else f"{grid[i, j]:+.1f}",
                     ha="center",
                     va="center",
                     fontsize=9,

@@ -94,6 +94,7 @@ class StudyConfig:
     vol_filters: dict[str, list[str] | None] = field(default_factory=lambda: dict(DEFAULT_VOL_FILTERS))
     fees: dict[str, float] = field(default_factory=lambda: {"taker_bps": 5.0, "maker_bps": 2.0})
     regime: dict[str, Any] = field(default_factory=dict)
+    regime_min_obs: int = 200
     entry: str = "next_open"
     overlapping: bool = False
     min_trades: int = 50
@@ -184,9 +185,9 @@ class StudyConfig:
                 problems.append((f"$.fees.{key}", "unknown fee; expected taker_bps and/or maker_bps"))
             elif not _is_number(value) or value < 0:
                 problems.append((f"$.fees.{key}", f"expected a non-negative number of bps, got {value!r}"))
-        for name in ("min_trades", "min_trades_oos"):
+        for name in ("min_trades", "min_trades_oos", "regime_min_obs"):
             if getattr(self, name) < 0:
-                problems.append((f"$.{name}", "expected a non-negative trade count"))
+                problems.append((f"$.{name}", "expected a non-negative count"))
         problems += _regime_problems(self.regime)
         problems += _walk_forward_problems(self.walk_forward)
         problems += _span_problems(self.start, self.end)
@@ -247,6 +248,7 @@ _FIELD_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "overlapping": (lambda v: isinstance(v, bool), "true or false"),
     "min_trades": (_is_int, "an integer trade count"),
     "min_trades_oos": (_is_int, "an integer trade count"),
+    "regime_min_obs": (_is_int, "an integer bar count"),
     "walk_forward": (lambda v: _is_map_of(v, object), "a mapping {split: DATE} or {train_days, test_days}"),
     "parity": (lambda v: isinstance(v, bool), "true or false"),
     "inputs": (lambda v: _is_map_of(v, (str, os.PathLike)), "a mapping {exchange: parquet path}"),

@@ -7,6 +7,7 @@ notebook's own (leaky) choices are run as well, so the report can show both side
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from pointline.research.evaluate import (
     validate_features,
     with_deciles,
 )
+from pointline.research.evaluate.deciles import REGIME_ORDER
 from pointline.research.study.config import StudyConfig
 from pointline.research.study.frame import build_study_frame
 from pointline.research.study.parity import notebook_walk_forward
@@ -66,7 +68,11 @@ class Analysis:
 
 @dataclass
 class StudyResult:
-    """Clean analysis, optional notebook-parity analysis, and the config that produced them."""
+    """Clean analysis, optional notebook-parity analysis, and the config that produced them.
+
+    ``notes`` explains results a reader could take for findings: an empty walk-forward fold, blank
+    regime cells, no best configuration, annualised figures from a few days (see :func:`study_notes`).
+    """
 
     config: StudyConfig
     clean: Analysis
@@ -125,10 +131,30 @@ def load_feature_frames(cfg: StudyConfig, *, notebook_compatible: bool = False) 
     frames = {}
     for e in cfg.exchanges:
         trades = query.trades(e, cfg.symbol, cfg.start, cfg.end, decoded=True, lake=cfg.lake)
+        if trades.height == 0:
+            raise PointlineError(_no_trades_message(e, cfg))
         frames[e] = notebook_features(
             trades, interval_us=cfg.interval_us, notebook_compatible=notebook_compatible
         )
     return frames
+
+
+def _no_trades_message(exchange: str, cfg: StudyConfig) -> str:
+    """Why a study has nothing to read, with the instrument's stored range when it has one."""
+    from pointline.research.discovery import data_coverage
+
+    span = f"[{cfg.start}, {cfg.end})"
+    coverage = data_coverage(exchange, cfg.symbol, lake=cfg.lake)["trades"]
+    if not coverage["available"]:
+        return f"study: the lake holds no {cfg.symbol} trades on {exchange} at all (asked for {span})"
+    first, last = (
+        dt.datetime.fromtimestamp(coverage[k] / 1e6, dt.UTC).isoformat(timespec="seconds")
+        for k in ("first_ts_us", "last_ts_us")
+    )
+    return (
+        f"study: no {cfg.symbol} trades on {exchange} in {span}; "
+        f"the lake holds them from {first} to {last} ({coverage['days']} days)"
+    )
 
 
 def _horizon_cols(cfg: StudyConfig) -> dict[str, str]:
@@ -176,8 +202,11 @@ def _analyse(
     )
     deciled = with_deciles(frame, "signal")
     dec_ret = decile_returns(deciled, horizons)
-    dec_spread = decile_spreads(deciled, horizons, fee_bps=cfg.fee_bps, contrarian=cfg.contrarian)
-    reg_spread = regime_spreads(deciled, horizons, contrarian=cfg.contrarian)
+    # The notebook's table charges one round trip for the two legs of the spread; the clean study both.
+    dec_spread = decile_spreads(
+        deciled, horizons, fee_bps=cfg.fee_bps, contrarian=cfg.contrarian, fee_legs=1 if parity else 2
+    )
+    reg_spread = regime_spreads(deciled, horizons, contrarian=cfg.contrarian, min_obs=cfg.regime_min_obs)
     counts = frame.group_by("vol_regime").agg(pl.len().alias("bars")).sort("vol_regime")
     quality = validate_features(frame, cfg.features)
     quint_h = next(iter(horizons))
@@ -302,8 +331,76 @@ def run_study(
         source = parity_frames if parity_frames is not None else ordered
         nb_ordered = {e: source[e] for e in cfg.exchanges}
         result.parity = _analyse(nb_ordered, cfg, parity=True, progress=say)
+    result.notes = study_notes(result)
     say("done")
     return result
+
+
+#: Below this many days of bars, annualised Sharpe ratios are flagged as not meaningful.
+SHORT_SPAN_DAYS = 20
+
+
+def study_notes(result: StudyResult) -> list[str]:
+    """Plain-language notes on the results that would otherwise mislead: a walk-forward fold that
+    chose nothing (and why: no signal in its training window, or too few trades), regimes left
+    blank in the decile table, no best configuration, annualised Sharpe from a short span."""
+    cfg = result.config
+    notes = []
+    for a in (result.clean, result.parity):
+        if a is None:
+            continue
+        frame, ts = a.frame, a.ts_col
+        days = (int(frame[ts].max()) - int(frame[ts].min())) / US_PER_DAY if frame.height else 0.0
+        if days < SHORT_SPAN_DAYS:
+            notes.append(
+                f"{a.mode}: the bars span {days:.1f} days; annualised Sharpe ratios from fewer than "
+                f"{SHORT_SPAN_DAYS} days are not meaningful (0 when under 2 days)."
+            )
+        if a.best is None:
+            notes.append(
+                f"{a.mode}: no configuration of the sweep had more than min_trades={cfg.min_trades} trades "
+                "over the whole period, so there is no best configuration."
+            )
+        notes += _fold_notes(a, cfg)
+        notes += _regime_notes(a, cfg)
+    return notes
+
+
+def _fold_notes(a: Analysis, cfg: StudyConfig) -> list[str]:
+    folds, frame, ts = a.walk_forward.folds, a.frame, a.ts_col
+    if "vol_filter" not in folds.columns:
+        return []
+    min_trades = cfg.min_trades_oos if a.mode == "parity" else cfg.min_trades
+    notes = []
+    for row in folds.filter(pl.col("vol_filter").is_null()).iter_rows(named=True):
+        window = frame.filter((pl.col(ts) >= row["train_start"]) & (pl.col(ts) < row["train_end"]))
+        with_signal = window.filter(pl.col("signal").is_not_null() & pl.col("signal").is_not_nan()).height
+        why = (
+            f"its training window has no signal: all {window.height} bars are warm-up "
+            f"(the composite needs min_periods={cfg.min_periods} bars of history)"
+            if with_signal == 0
+            else f"no configuration had more than min_trades={min_trades} trades in its training window "
+            f"({with_signal} bars with a signal)"
+        )
+        notes.append(
+            f"{a.mode}: walk-forward fold {row['fold']} chose no configuration and has no trades: {why}."
+        )
+    return notes
+
+
+def _regime_notes(a: Analysis, cfg: StudyConfig) -> list[str]:
+    counts = dict(a.regime_counts.iter_rows())
+    blank = [
+        f"{r} ({counts.get(r, 0)} bars)"
+        for r in REGIME_ORDER
+        if r in a.regime_spreads.columns and a.regime_spreads[r].null_count()
+    ]
+    if not blank or a.regime_spreads.height == 0:
+        return []
+    return [
+        f"{a.mode}: decile spreads by regime are blank for {', '.join(blank)}: a regime needs "
+        f"regime_min_obs={cfg.regime_min_obs} bars with a forward return (set regime_min_obs to lower it)."
+    ]
 
 
 def summary_row(metrics: Mapping[str, float]) -> dict[str, float]:

@@ -1,0 +1,54 @@
+"""A study says why a result is empty or blank, instead of leaving a reader to take it for a finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from pointline.research.report import render_report
+from pointline.research.study import run_study, synthetic_feature_frames
+
+DAY_BARS = 288  # 5-minute bars
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return synthetic_feature_frames(3 * DAY_BARS, seed=4)
+
+
+def test_a_fold_whose_training_window_is_all_warm_up_says_so(frames):
+    # Training = the first 12 hours: the composite needs 288 bars (a day) of history first.
+    result = run_study({"walk_forward": {"split": "2025-11-01T12:00:00Z"}}, frames=frames)
+    folds = result.clean.walk_forward.folds
+    assert folds["vol_filter"].to_list() == [None] and result.clean.walk_forward.oos_trades.height == 0
+    fold_notes = [n for n in result.notes if "walk-forward fold 0" in n]
+    assert len(fold_notes) == 1
+    assert "no signal" in fold_notes[0] and "min_periods=288" in fold_notes[0]
+    assert any("annualised Sharpe" in n for n in result.notes)  # 3 days of bars
+    html = render_report(result)
+    assert "Read this first" in html and "walk-forward fold 0" in html
+
+
+def test_a_fold_with_signal_but_too_few_trades_says_that_instead(frames):
+    result = run_study({"walk_forward": {"split": "2025-11-03"}, "min_trades": 10_000}, frames=frames)
+    note = next(n for n in result.notes if "walk-forward fold 0" in n)
+    assert "min_trades=10000" in note and "bars with a signal" in note
+    assert any("no best configuration" in n for n in result.notes)
+
+
+def test_regime_cells_left_blank_are_explained_and_the_minimum_is_configurable(frames):
+    blank = run_study({"walk_forward": {"split": "2025-11-03"}}, frames=frames)
+    counts = dict(blank.clean.regime_counts.iter_rows())
+    assert all(counts.get(r, 0) < 200 for r in ("low_vol", "normal", "high_vol"))
+    assert blank.clean.regime_spreads["normal"].null_count() == blank.clean.regime_spreads.height
+    assert any("regime_min_obs=200" in n for n in blank.notes)
+
+    lowered = run_study({"walk_forward": {"split": "2025-11-03"}, "regime_min_obs": 5}, frames=frames)
+    filled = [r for r in ("low_vol", "normal", "high_vol") if counts.get(r, 0) >= 50]
+    assert filled and all(lowered.clean.regime_spreads[r].null_count() == 0 for r in filled)
+
+
+def test_regime_min_obs_is_validated():
+    from pointline.errors import ValidationError
+
+    with pytest.raises(ValidationError, match=r"\$\.regime_min_obs"):
+        run_study({"regime_min_obs": -1}, frames={})
