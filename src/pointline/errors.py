@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+class PointlineWarning(UserWarning):
+    """Something a user asked for has no effect or may not mean what they think (a config key an
+    aggregation does not read, a source of another instrument); the run goes on."""
+
+
 class PointlineError(Exception):
     """Base class for errors caused by user input (bad arguments, unknown names, bad files)."""
 

@@ -10,12 +10,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from pointline.cli import app
+from pointline.errors import DataNotFoundError
 from pointline.research import pipeline
 from pointline.research.features.derived import register_derived
 from pointline.research.pipeline_v2 import validate_output_v2
+from pointline.research.pipeline_v2.chunked import compute_chunked
+from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
 from pointline.research.pipeline_v2.engine import compute
 from pointline.research.pipeline_v2.gates import GateContext, pit_ordering_check
 from pointline.research.pipeline_v2.plan import build_plan
@@ -64,6 +68,82 @@ def test_guide_request_is_accepted_with_the_guide_columns(guide_request: dict[st
     assert all(i["delta_version"] is not None and i["files"] for i in lineage["inputs"])
     assert "compute" in lineage["timings_s"]["per_symbol"]["BTCUSDT"]
     assert lineage["execution"]["ran_on"] == "local threads"
+
+
+def test_metrics_know_the_request_s_labels_and_their_horizons(guide_request: dict[str, Any]) -> None:
+    """rank_ic of a 10-bar label corrects for 9 overlapping bars; label_distribution without a
+    column describes every declared label."""
+    request = copy.deepcopy(guide_request)
+    request["constraints"]["skip_reproducibility_check"] = True
+    request["evaluation"]["metrics"] = [
+        {"type": "rank_ic", "feature": "flow_imbalance", "label": "forward_return_10bar"},
+        {"type": "label_distribution"},
+    ]
+    out = pipeline(request)
+    assert out["decision"]["status"] == "accept", out["decision"]
+    ic = out["results"]["metrics"]["rank_ic"]["flow_imbalance"]["forward_return_10bar"]
+    assert (ic["horizon"], ic["hac_lags"]) == (10, 9)
+    assert set(out["results"]["metrics"]["label_distribution"]) == {
+        "forward_return_5bar",
+        "forward_return_10bar",
+    }
+
+
+def test_a_timeline_without_trades_is_a_clear_error_naming_what_the_lake_holds(
+    guide_request: dict[str, Any], tmp_path: Path
+) -> None:
+    request = copy.deepcopy(guide_request)
+    request["timeline"] = {"start": "2024-06-01", "end": "2024-06-02"}
+    with pytest.raises(
+        DataNotFoundError, match=r"no BTCUSDT trades on binance-futures in \[2024-06-01, 2024-06-02\)"
+    ):
+        pipeline(request)
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps(request))
+    result = CliRunner().invoke(app, ["run", str(path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "the lake holds them from 2024-05-01" in " ".join(result.output.split())
+
+
+def test_a_source_without_events_in_the_timeline_gives_null_features_in_one_pass_and_by_day(
+    guide_request: dict[str, Any],
+) -> None:
+    plan = build_plan(validate_quant_research_input_v2(guide_request))
+    inputs, _ = load_inputs(plan)
+    inputs["quotes_src"] = inputs["quotes_src"].head(0)
+    symbol_id = int(inputs["trades_src"]["symbol_id"][0])
+    whole = compute(plan, inputs, symbol_id=symbol_id).features
+    by_day = compute_chunked(plan, inputs, symbol_id=symbol_id).features
+    assert whole.height > 100 and whole["spread_bps"].null_count() == whole.height
+    assert_frame_equal(whole, by_day)
+
+
+def test_warnings_name_ignored_config_reference_sources_and_a_timeline_beyond_the_data(
+    guide_request: dict[str, Any],
+) -> None:
+    """The guide's operator with ``config: {window: 5}`` and its per-symbol loop (which changes only
+    the trades source's symbol) run, and the output says what they actually do."""
+    request = copy.deepcopy(guide_request)
+    request["constraints"]["skip_reproducibility_check"] = True
+    request["operators"][2]["config"] = {"window": 5}  # flow_imbalance, as the guide prints it
+    request["sources"][0]["filters"]["symbol"] = "ETHUSDT"  # the guide's loop body
+    request["timeline"]["end"] = "2024-05-31T00:00:00Z"
+    out = pipeline(request)
+    assert out["decision"]["status"] == "accept"
+    assert validate_output_v2(out) == out
+    warnings = out["warnings"]
+    assert any("'flow_imbalance' takes no config; got ['window']; ignored" in w for w in warnings)
+    reference = [w for w in warnings if "reference instrument" in w]
+    assert {w.split("'")[1] for w in reference} == {"quotes_src", "book_src"}
+    assert all("reads BTCUSDT on binance-futures, not the bars' instrument (ETHUSDT" in w for w in reference)
+    assert any("ETHUSDT on binance-futures: the timeline is" in w for w in warnings)
+    assert len(warnings) == 4
+
+
+def test_a_plain_request_has_no_warnings(guide_request: dict[str, Any]) -> None:
+    request = copy.deepcopy(guide_request)
+    request["constraints"]["skip_reproducibility_check"] = True
+    assert pipeline(request)["warnings"] == []
 
 
 def test_output_validates_against_the_output_schema(guide_request: dict[str, Any]) -> None:
@@ -374,6 +454,8 @@ def test_cli_run_exit_codes(guide_request: dict[str, Any], tmp_path: Path) -> No
         )
     )
     assert runner.invoke(app, ["run", str(bad)]).exit_code == 1
+    as_json = runner.invoke(app, ["run", str(good), "--json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout)["decision"]["status"] == "accept"
     invalid = tmp_path / "invalid.json"
     invalid.write_text(json.dumps({**guide_request, "mode": "sideways"}))
     result = runner.invoke(app, ["run", str(invalid)])

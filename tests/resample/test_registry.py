@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import polars as pl
 import pytest
 
-from pointline.errors import PointlineError
+from pointline.errors import PointlineError, PointlineWarning
 from pointline.research.resample import (
     AggregateConfig,
     AggregationSpec,
@@ -14,6 +16,7 @@ from pointline.research.resample import (
     list_aggregations,
     register_aggregation,
 )
+from pointline.research.resample.registry import unknown_config_keys
 
 
 def trade_bars() -> pl.DataFrame:
@@ -113,6 +116,35 @@ def test_unknown_aggregation_lists_known_names_and_suggests_one() -> None:
 def test_unknown_aggregation_in_aggregate_is_an_error_not_skipped() -> None:
     with pytest.raises(PointlineError, match="unknown aggregation 'ohlc'"):
         aggregate(trade_bars(), AggregateConfig([{"agg": "ohlc"}]))
+
+
+def test_a_config_key_the_aggregation_does_not_read_is_a_warning_naming_what_it_reads() -> None:
+    plain = aggregate(trade_bars(), AggregateConfig([{"agg": "flow_imbalance"}]))
+    with pytest.warns(PointlineWarning, match=r"'flow_imbalance' takes no config; got \['window'\]"):
+        windowed = aggregate(
+            trade_bars(), AggregateConfig([{"agg": "flow_imbalance", "config": {"window": 5}}])
+        )
+    assert windowed.equals(plain)  # ignored, as the warning says
+    depth = get_aggregation("depth_weighted_mid")
+    assert unknown_config_keys(depth, {"levels": 3}) is None
+    assert unknown_config_keys(depth, {"level": 3}) == (
+        "aggregation 'depth_weighted_mid' reads config keys ['levels']; got ['level']"
+    )
+
+
+def test_a_user_aggregation_without_declared_config_keys_takes_any_config() -> None:
+    @register_aggregation
+    class AnyConfig(AggregationSpec):
+        name = "any_config_max_qty"
+        required_columns = ["qty_int"]  # noqa: RUF012
+
+        def impl(self, config):  # type: ignore[no-untyped-def]
+            return [pl.col("qty_int").max().alias("max_qty")]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = aggregate(trade_bars(), AggregateConfig([{"agg": "any_config_max_qty", "config": {"x": 1}}]))
+    assert out["max_qty"].to_list() == [30, 5]
 
 
 def test_missing_column_error_names_column_and_source_table() -> None:

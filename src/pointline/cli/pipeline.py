@@ -37,7 +37,8 @@ def validate(request_file: RequestArg) -> None:
 def run(
     request_file: RequestArg,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the full output JSON after the summary.")
+        bool,
+        typer.Option("--json", help="Print the full output JSON on stdout (the summary goes to stderr)."),
     ] = False,
 ) -> None:
     """Validate and run a request; exit 0 on accept, 1 on reject, 2 on an invalid request."""
@@ -46,9 +47,10 @@ def run(
 
     with user_errors(exit_code=2):
         output = run_request(request)
-    render_summary(output, console)
+    # With --json, stdout holds the JSON alone (pipe it to jq); the summary goes to stderr.
+    render_summary(output, err_console if as_json else console)
     if as_json:
-        console.print(json.dumps(output, indent=2, default=str), markup=False)
+        print(json.dumps(output, indent=2, default=str))
     accepted = isinstance(output.get("decision"), dict) and output["decision"].get("status") == "accept"
     raise typer.Exit(0 if accepted else 1)
 
@@ -75,6 +77,8 @@ def render_summary(output: dict[str, Any], out: Console) -> None:
     for path in (output.get("artifacts") or {}).get("paths") or []:
         table.add_row("artifact", _escape(str(path)))
     out.print(table)
+    for notice in output.get("warnings") or []:
+        out.print(f"[yellow]warning:[/] {_escape(str(notice))}")
 
 
 def _escape(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from typing import Any
 
@@ -119,3 +120,30 @@ def data_coverage(exchange: str, symbol: str, *, lake: LakeArg = None) -> dict[s
             "days": int(stats["days"]) if rows else 0,
         }
     return out
+
+
+def no_rows_message(
+    table: str, exchange: str, symbol: str, span: tuple[Any, Any], *, lake: LakeArg = None
+) -> str:
+    """Why a read of ``[start, end)`` found nothing: the instrument has no ``table`` rows at all, or
+    the range where the lake holds them (so the user can move the dates onto data).
+
+    Example
+    -------
+    >>> no_rows_message("trades", "binance-futures", "BTCUSDT", ("2024-06-01", "2024-06-04"))  # doctest: +SKIP
+    'no BTCUSDT trades on binance-futures in [2024-06-01, 2024-06-04); the lake holds them from
+    2024-05-01T00:00:00+00:00 to 2024-05-03T23:59:59+00:00 (3 days)'
+    """
+    asked = f"[{span[0]}, {span[1]})"
+    coverage = data_coverage(exchange, symbol, lake=lake)[table]
+    if not coverage["available"]:
+        return f"the lake holds no {symbol} {table} on {exchange} at all (asked for {asked})"
+    first, last = (
+        dt.datetime.fromtimestamp(coverage[k] / 1e6, dt.UTC).isoformat(timespec="seconds")
+        for k in ("first_ts_us", "last_ts_us")
+    )
+    days = coverage["days"]
+    return (
+        f"no {symbol} {table} on {exchange} in {asked}; "
+        f"the lake holds them from {first} to {last} ({days} day{'' if days == 1 else 's'})"
+    )

@@ -98,11 +98,10 @@ def compute_chunked(
                 continue
             if strategy == "bucket":
                 parts = [assign_with_stats(_slice(events, lo, hi), spine)[0] for lo, hi in chunks]
-                bucketed = (
-                    pl.concat([p for p in parts if p.height], how="vertical_relaxed")
-                    if parts
-                    else events.head(0)
-                )
+                filled = [p for p in parts if p.height] or parts[
+                    :1
+                ]  # a source without events: one empty part
+                bucketed = pl.concat(filled, how="vertical_relaxed") if filled else events.head(0)
             else:
                 bucketed = _asof_chunked(spine, events, chunks)
             table = aggregate(

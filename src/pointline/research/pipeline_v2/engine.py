@@ -28,6 +28,7 @@ from pointline.research.pipeline_v2.plan import Operator, Plan
 from pointline.research.resample import AggregateConfig, aggregate, attach_asof
 from pointline.research.resample.assign import AssignStats, assign_with_stats
 from pointline.research.resample.per_event import apply_per_event
+from pointline.research.resample.registry import get_aggregation
 from pointline.research.spines import get_builder, spine_config_from_dict
 
 KEYS = ["symbol_id", "bar_index"]
@@ -165,9 +166,13 @@ def _asof_frame(spine: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
 
 
 def _agg_specs(ops: list[Operator]) -> list[dict[str, Any]]:
+    """The operators as aggregate specs. Config keys an aggregation declares it does not read are
+    left out: the output's ``warnings`` already names them (:mod:`.notices`)."""
     specs = []
     for op in ops:
-        spec: dict[str, Any] = {"agg": op.agg, "config": op.config}
+        accepted = get_aggregation(op.agg).config_keys
+        config = op.config if accepted is None else {k: v for k, v in op.config.items() if k in accepted}
+        spec: dict[str, Any] = {"agg": op.agg, "config": config}
         if op.output_name:
             spec["output_name"] = op.output_name
         specs.append(spec)

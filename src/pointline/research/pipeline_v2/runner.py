@@ -24,8 +24,10 @@ from typing import Any
 import polars as pl
 
 import pointline
+from pointline.errors import DataNotFoundError
 from pointline.lake import dim_symbol, storage
 from pointline.research import query, registries
+from pointline.research.discovery import no_rows_message
 from pointline.research.labels import add_labels
 from pointline.research.pipeline_v2.columns import source_columns
 from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
@@ -33,6 +35,7 @@ from pointline.research.pipeline_v2.engine import compute
 from pointline.research.pipeline_v2.gates import GateContext, GateResult, requested_gates, run_gate
 from pointline.research.pipeline_v2.hashing import frame_hash, request_hash
 from pointline.research.pipeline_v2.metrics import compute_metrics
+from pointline.research.pipeline_v2.notices import coverage_notice, request_notices
 from pointline.research.pipeline_v2.plan import Plan, build_plan, expand_symbols, symbols_of
 from pointline.scale.executors import map_items
 
@@ -54,6 +57,7 @@ class SymbolRun:
     inputs: list[dict[str, Any]]
     unassigned_ratio: float
     timings: dict[str, float] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
 
 
 def load_inputs(
@@ -105,6 +109,15 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
     t0 = time.perf_counter()
     inputs, described = load_inputs(plan, lake)
     timings["load"] = time.perf_counter() - t0
+    primary = plan.sources[plan.primary]
+    if inputs[plan.primary].height == 0:
+        timeline = plan.request["timeline"]
+        raise DataNotFoundError(
+            "pipeline: the bars are built from trades, and there are none: "
+            + no_rows_message(
+                "trades", primary.exchange, primary.symbol, (timeline["start"], timeline["end"]), lake=lake
+            )
+        )
     symbol_id = dim_symbol.resolve(
         plan.sources[plan.primary].exchange, plan.sources[plan.primary].symbol, lake=lake
     ).symbol_id
@@ -151,7 +164,17 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
         features = add_labels(features, [dict(spec) for spec in plan.labels])
     timings["labels"] = time.perf_counter() - t0
     symbol = plan.sources[plan.primary].symbol
-    return SymbolRun(symbol, features, gates, reasons, described, result.unassigned_ratio, timings)
+    notice = coverage_notice(plan, inputs[plan.primary])
+    return SymbolRun(
+        symbol,
+        features,
+        gates,
+        reasons,
+        described,
+        result.unassigned_ratio,
+        timings,
+        [notice] if notice else [],
+    )
 
 
 def _run_symbol_task(tables: dict[str, dict[str, Any]], lake: str, request: dict[str, Any]) -> SymbolRun:
@@ -203,9 +226,14 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
 
     unassigned = max((r.unassigned_ratio for r in runs), default=0.0)
     t0 = time.perf_counter()
-    metrics = compute_metrics(
-        features, normalised.get("evaluation", {}).get("metrics", []), {"unassigned_ratio": unassigned}
-    )
+    labels = normalised.get("labels") or []
+    context = {
+        "unassigned_ratio": unassigned,
+        "label_columns": [label["name"] for label in labels],
+        # A label's horizon: rank IC's overlap correction (Newey-West lags = horizon - 1).
+        "label_windows": {label["name"]: int(label["window"]) for label in labels if "window" in label},
+    }
+    metrics = compute_metrics(features, normalised.get("evaluation", {}).get("metrics", []), context)
     metrics_s = time.perf_counter() - t0
 
     output_dir = Path(
@@ -230,6 +258,7 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
     return {
         "schema_version": "2.0",
         "request_id": normalised["request_id"],
+        "warnings": request_notices(normalised) + [n for r in runs for n in r.notices],
         "decision": {"status": "accept" if not failed else "reject", "reasons": reasons},
         "results": {"row_count": features.height, "columns": features.columns, "metrics": metrics},
         "quality_gates": {"passed_gates": passed, "failed_gates": failed, "gate_results": gate_results},

@@ -13,12 +13,13 @@ the bar closes.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from pointline.errors import PointlineError
+from pointline.errors import PointlineError, PointlineWarning
 from pointline.lake.order import sort_if_needed
 from pointline.lake.schema import EVENT_ORDER
 from pointline.research.resample.registry import (
@@ -26,6 +27,7 @@ from pointline.research.resample.registry import (
     AggregationSpec,
     KernelAggregationSpec,
     get_aggregation,
+    unknown_config_keys,
 )
 
 #: Group keys of a bar.
@@ -162,6 +164,9 @@ def _resolve(item: Any, index: int, mode: str, columns: list[str]) -> _Resolved:
     cfg = item.get("config") or {}
     if not isinstance(cfg, dict):
         raise PointlineError(f"agg_specs[{index}]['config'] must be a dict, got {cfg!r}")
+    unknown = unknown_config_keys(cls, cfg)
+    if unknown:
+        warnings.warn(f"agg_specs[{index}]: {unknown}; ignored", PointlineWarning, stacklevel=4)
     if isinstance(spec, KernelAggregationSpec):
         outputs = list(cls.outputs)  # type: ignore[attr-defined]
     else:

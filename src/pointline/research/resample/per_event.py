@@ -150,6 +150,7 @@ def _column(config: dict[str, Any], agg: str) -> pl.Expr:
 class _ColumnAggregation(AggregationSpec):
     required_columns: list[str] = []  # noqa: RUF012 - the column comes from the config
     mode_allowlist = ["bar_then_feature", "tick_then_bar"]  # noqa: RUF012
+    config_keys = ("column", "output")
 
     def _out(self, config: dict[str, Any]) -> str:
         return str(config.get("output") or f"{config.get('column')}_{self.name.removeprefix('column_')}")

@@ -47,6 +47,11 @@ class AggregationSpec:
     source_table:
         Lake table the required columns come from (``"trades"``, ``"quotes"``,
         ``"book_snapshot_25"``); used in error messages only.
+    config_keys:
+        The ``config`` keys the aggregation reads, or ``None`` (the default: not declared). When
+        declared, any other key is ignored with a :class:`~pointline.errors.PointlineWarning` (and
+        a pipeline output ``warnings`` entry) naming the accepted ones, so a misspelt or unsupported
+        setting is never silently ignored; every built-in declares its keys.
 
     Example
     -------
@@ -64,6 +69,7 @@ class AggregationSpec:
     required_columns: ClassVar[list[str]] = []
     mode_allowlist: ClassVar[list[str]] = list(MODES)
     source_table: ClassVar[str | None] = None
+    config_keys: ClassVar[tuple[str, ...] | None] = None
 
     def impl(self, config: dict[str, Any]) -> list[pl.Expr]:
         """Return the per-bar expressions (each aliased to its output column).
@@ -79,6 +85,24 @@ class AggregationSpec:
             Aggregating expressions, evaluated per ``(symbol_id, bar_index)`` group.
         """
         raise NotImplementedError(f"aggregation {self.name!r} does not implement impl(config)")
+
+
+def unknown_config_keys(spec: type[AggregationSpec] | AggregationSpec, config: dict[str, Any]) -> str | None:
+    """A message naming the keys of ``config`` the aggregation does not read, or ``None``.
+
+    Example
+    -------
+    >>> unknown_config_keys(get_aggregation("flow_imbalance"), {"window": 5})
+    "aggregation 'flow_imbalance' takes no config; got ['window']"
+    """
+    accepted = spec.config_keys
+    if accepted is None:
+        return None
+    unknown = sorted(set(config) - set(accepted))
+    if not unknown:
+        return None
+    takes = f"reads config keys {list(accepted)}" if accepted else "takes no config"
+    return f"aggregation {spec.name!r} {takes}; got {unknown}"
 
 
 #: ``kernel(events, config) -> frame`` where ``events`` is sorted by ``(symbol_id, bar_index,

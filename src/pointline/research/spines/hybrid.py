@@ -28,15 +28,18 @@ class HybridVolumeTimeConfig:
         Quantity per bar in base units (``|qty|`` summed, exact on ``qty_int``).
     max_time_seconds
         Longest a bar stays open, in seconds (resolved to whole µs).
+    use_absolute_volume
+        Sum ``|qty|`` (default), as volume bars; ``False`` sums signed quantities as given.
 
     Example
     -------
     >>> HybridVolumeTimeConfig(volume_threshold=100.0, max_time_seconds=300)
-    HybridVolumeTimeConfig(volume_threshold=100.0, max_time_seconds=300)
+    HybridVolumeTimeConfig(volume_threshold=100.0, max_time_seconds=300, use_absolute_volume=True)
     """
 
     volume_threshold: float
     max_time_seconds: float
+    use_absolute_volume: bool = True
 
     def __post_init__(self) -> None:
         require_positive("HybridVolumeTimeConfig", "volume_threshold", self.volume_threshold)
@@ -64,4 +67,4 @@ class HybridVolumeTimeBuilder(ThresholdBarBuilder):
     def measure(self, state: SpineState, events: pl.DataFrame, lake: LakeArg) -> tuple[Measure, SpineState]:
         """Trade quantities, as for volume bars."""
         config: HybridVolumeTimeConfig = state.config
-        return volume_measure(state, events, lake, config.volume_threshold, True)
+        return volume_measure(state, events, lake, config.volume_threshold, config.use_absolute_volume)

@@ -7,7 +7,6 @@ notebook's own (leaky) choices are run as well, so the report can show both side
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +122,7 @@ def load_feature_frames(cfg: StudyConfig, *, notebook_compatible: bool = False) 
         raise PointlineError("study: 'start' and 'end' are required to read trades from the lake")
     try:
         from pointline.research import query
+        from pointline.research.discovery import no_rows_message
         from pointline.research.features.notebook import notebook_features
     except ImportError as exc:
         raise PointlineError(
@@ -132,29 +132,13 @@ def load_feature_frames(cfg: StudyConfig, *, notebook_compatible: bool = False) 
     for e in cfg.exchanges:
         trades = query.trades(e, cfg.symbol, cfg.start, cfg.end, decoded=True, lake=cfg.lake)
         if trades.height == 0:
-            raise PointlineError(_no_trades_message(e, cfg))
+            raise PointlineError(
+                "study: " + no_rows_message("trades", e, cfg.symbol, (cfg.start, cfg.end), lake=cfg.lake)
+            )
         frames[e] = notebook_features(
             trades, interval_us=cfg.interval_us, notebook_compatible=notebook_compatible
         )
     return frames
-
-
-def _no_trades_message(exchange: str, cfg: StudyConfig) -> str:
-    """Why a study has nothing to read, with the instrument's stored range when it has one."""
-    from pointline.research.discovery import data_coverage
-
-    span = f"[{cfg.start}, {cfg.end})"
-    coverage = data_coverage(exchange, cfg.symbol, lake=cfg.lake)["trades"]
-    if not coverage["available"]:
-        return f"study: the lake holds no {cfg.symbol} trades on {exchange} at all (asked for {span})"
-    first, last = (
-        dt.datetime.fromtimestamp(coverage[k] / 1e6, dt.UTC).isoformat(timespec="seconds")
-        for k in ("first_ts_us", "last_ts_us")
-    )
-    return (
-        f"study: no {cfg.symbol} trades on {exchange} in {span}; "
-        f"the lake holds them from {first} to {last} ({coverage['days']} days)"
-    )
 
 
 def _horizon_cols(cfg: StudyConfig) -> dict[str, str]:

@@ -19,6 +19,7 @@ _BOOK_INT = ["bids_px_int", "bids_qty_int", "asks_px_int", "asks_qty_int"]
 class _BookSpec(AggregationSpec):
     mode_allowlist: ClassVar[list[str]] = ["event_joined", "bar_then_feature", "tick_then_bar"]
     source_table: ClassVar[str | None] = "book_snapshot_25"
+    config_keys: ClassVar[tuple[str, ...] | None] = ()
 
 
 def _levels(config: dict[str, Any], default: int) -> int:
@@ -68,6 +69,7 @@ class DepthWeightedMid(_BookSpec):
     likewise for asks. Null when either side is empty."""
 
     name = "depth_weighted_mid"
+    config_keys: ClassVar[tuple[str, ...] | None] = ("levels",)
     required_columns: ClassVar[list[str]] = ["bids_px", "bids_qty", "asks_px", "asks_qty"]
 
     def impl(self, config: dict[str, Any]) -> list[pl.Expr]:

@@ -157,6 +157,7 @@ class _NotebookSpec(KernelAggregationSpec):
     required_columns: ClassVar[list[str]] = REQUIRED_COLUMNS
     mode_allowlist: ClassVar[list[str]] = ["bar_then_feature", "tick_then_bar"]
     source_table: ClassVar[str | None] = "trades"
+    config_keys: ClassVar[tuple[str, ...] | None] = ("contract_size", "is_inverse")
     kernel = staticmethod(_kernel)
 
 

@@ -17,6 +17,7 @@ from pointline.research.resample.registry import AggregationSpec, register_aggre
 class _QuoteSpec(AggregationSpec):
     mode_allowlist: ClassVar[list[str]] = ["bar_then_feature", "tick_then_bar", "event_joined"]
     source_table: ClassVar[str | None] = "quotes"
+    config_keys: ClassVar[tuple[str, ...] | None] = ()
 
 
 def _spread_bps() -> pl.Expr:

@@ -19,6 +19,7 @@ _TRADE_MODES = ["bar_then_feature", "tick_then_bar"]
 class _TradeSpec(AggregationSpec):
     mode_allowlist: ClassVar[list[str]] = _TRADE_MODES
     source_table: ClassVar[str | None] = "trades"
+    config_keys: ClassVar[tuple[str, ...] | None] = ()
 
 
 @register_aggregation

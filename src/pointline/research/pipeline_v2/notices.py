@@ -1,0 +1,90 @@
+"""Notices: what a valid request asks for that may not do what its author thinks.
+
+The run goes on; each notice is one plain sentence in the output's ``warnings`` list (and printed
+by ``pointline run``):
+
+- an operator ``config`` key its aggregation does not read (ignored; e.g. a ``window`` on a per-bar
+  aggregation);
+- a source that reads another instrument than the bars' (a *reference instrument*: its features
+  describe that instrument at each bar, which is what a cross-asset feature wants and what a loop
+  that changes only the trades source's symbol does not);
+- a timeline reaching more than a day beyond the primary trades read (the bars only cover the data;
+  the last, unfinished bar stays open to the timeline end).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from pointline.research.pipeline_v2.plan import Plan, expand_symbols
+
+#: A timeline reaching further than this beyond the primary trades read gets a notice (µs).
+COVERAGE_SLACK_US = 86_400_000_000
+
+
+def request_notices(normalised: dict[str, Any]) -> list[str]:
+    """Notices decided by the request alone: ignored config keys, reference-instrument sources."""
+    out = _config_notices(normalised)
+    for single in expand_symbols(normalised):
+        out += _reference_notices(single)
+    return list(dict.fromkeys(out))
+
+
+def coverage_notice(plan: Plan, trades: pl.DataFrame) -> str | None:
+    """A notice when the primary trades read leave more than :data:`COVERAGE_SLACK_US` of the
+    timeline uncovered at either end (``None`` otherwise, or without trades)."""
+    if trades.height == 0:
+        return None
+    first, last = int(trades["ts_local_us"].min()), int(trades["ts_local_us"].max())  # type: ignore[arg-type]
+    if first - plan.start_us <= COVERAGE_SLACK_US and plan.end_us - last <= COVERAGE_SLACK_US:
+        return None
+    source = plan.sources[plan.primary]
+    return (
+        f"{source.symbol} on {source.exchange}: the timeline is [{_iso(plan.start_us)}, {_iso(plan.end_us)}) "
+        f"but its trades run from {_iso(first)} to {_iso(last)}; bars cover only the data (the last, "
+        "unfinished bar stays open to the timeline end)"
+    )
+
+
+def _config_notices(request: dict[str, Any]) -> list[str]:
+    from pointline.research.resample.registry import get_aggregation, unknown_config_keys
+
+    out = []
+    for op in request.get("operators", []):
+        config = op.get("config") or {}
+        if op.get("stage", "aggregate") != "aggregate" or not config:
+            continue
+        try:
+            spec = get_aggregation(op.get("agg", op["name"]))
+        except Exception:  # unknown names are the runner's error to report
+            continue
+        unknown = unknown_config_keys(spec, config)
+        if unknown:
+            out.append(f"operator {op['name']!r}: {unknown}; ignored")
+    return out
+
+
+def _reference_notices(single: dict[str, Any]) -> list[str]:
+    sources = single["sources"]
+    primary = next((s for s in sources if s["table"] == "trades"), None)
+    if primary is None:
+        return []
+    bars = (primary["filters"]["exchange"], primary["filters"]["symbol"])
+    out = []
+    for source in sources:
+        instrument = (source["filters"]["exchange"], source["filters"]["symbol"])
+        if source is primary or instrument == bars:
+            continue
+        out.append(
+            f"source {source['name']!r} reads {instrument[1]} on {instrument[0]}, not the bars' instrument "
+            f"({bars[1]} on {bars[0]}): its features describe {instrument[1]} at each {bars[1]} bar "
+            f"(a reference instrument); to follow each symbol, give it the same symbol as {primary['name']!r}"
+        )
+    return out
+
+
+def _iso(ts_us: int) -> str:
+    return dt.datetime.fromtimestamp(ts_us / 1e6, dt.UTC).isoformat(timespec="seconds")
