@@ -201,3 +201,39 @@ def test_a_quoted_empty_value_leaves_half_a_side_and_is_quarantined(lake: Path, 
     assert q.select("ask_px_int", "ask_qty_int").rows()[1] == (None, None)
     b = storage.scan_partitions("book_snapshot_25").collect().sort("file_line_number")  # type: ignore[union-attr]
     assert [len(x) for x in b["asks_px_int"]] == [len(x) for x in b["asks_qty_int"]] == [2, 1]
+
+
+def test_a_malformed_line_is_quarantined_with_its_line_and_the_rest_of_the_file_lands(
+    lake: Path, tmp_path: Path
+) -> None:
+    """A line with an extra field or an unterminated quote used to fail the whole file."""
+    ingest([_first_file(tmp_path)])
+    too_long = _trade(11, "buy", "60001", "0.5").strip() + ",extra"
+    open_quote = _trade(13, "sell", "60002", "0.5").replace(",sell,", ',"sell,').strip()
+    path = tmp_path / "day2.csv.gz"
+    text = (
+        TRADES_HEADER
+        + _trade(10, "buy", "60001.25", "0.5")  # line 2
+        + too_long  # line 3
+        + "\n"
+        + _trade(12, "sell", "0", "1")  # line 4: a row that fails a check, as before
+        + open_quote  # line 5
+        + "\n\n"  # line 6: blank, not data
+        + _trade(14, "buy", "60003", "0.25")  # line 7
+    )
+    path.write_bytes(gzip.compress(text.encode()))
+    result = ingest([path]).files[0]
+    assert result.status == "quarantined", result
+    assert (result.rows_read, result.rows_written, result.rows_quarantined) == (5, 2, 3)
+    q = read_quarantine(file_id=result.file_id)
+    assert q.select("file_line_number", "reason", "raw").rows() == [
+        (3, "unparseable", too_long),
+        (4, "non_positive", _trade(12, "sell", "0", "1").strip()),
+        (5, "unparseable", open_quote),
+    ]
+    landed = storage.scan_partitions("trades").collect().filter(pl.col("file_id") == result.file_id)  # type: ignore[union-attr]
+    assert landed.select("file_line_number", "trade_id", "px_int").rows() == [
+        (2, "10", 60_001_250),
+        (7, "14", 60_003_000),
+    ]
+    assert ingest([path]).files[0].status == "skipped-duplicate"

@@ -32,8 +32,7 @@ from pointline.ingest.registry import (
     ReadOptions,
     drop_blank_lines,
     int_or_bad,
-    line_numbers,
-    read_csv_text,
+    read_csv_rows,
     read_head,
     reason_column,
     register_format,
@@ -107,14 +106,15 @@ class BinanceVision(Format):
                 f"{path.name}: cannot tell the symbol from the file name "
                 "(expected e.g. BTCUSDT-trades-2024-05-01.csv); pass symbol= / --symbol"
             )
-        df = read_csv_text(path, has_header=has_header)
+        df, malformed = read_csv_rows(path, has_header=has_header)
+        width = df.width - 1  # the last column is file_line_number
         full = TRADES_COLUMNS if kind == "trades" else AGG_COLUMNS
-        if not len(full) - 1 <= df.width <= len(full):
+        if not len(full) - 1 <= width <= len(full):
             raise FileFormatError(
-                f"{path.name}: {df.width} columns; a Vision {kind} file has {len(full) - 1} or {len(full)}"
+                f"{path.name}: {width} columns; a Vision {kind} file has {len(full) - 1} or {len(full)}"
             )
-        df.columns = full[: df.width]
-        df = drop_blank_lines(df.with_columns(line_numbers(df.height, has_header)))
+        df.columns = [*full[:width], "file_line_number"]
+        df = drop_blank_lines(df)
         ts_col, id_col, qty_col = (
             ("time", "id", "qty") if kind == "trades" else ("transact_time", "agg_trade_id", "quantity")
         )
@@ -134,7 +134,7 @@ class BinanceVision(Format):
             pl.col(qty_col).alias("qty"),
             reason_column(df, [(ts_bad, REASON_UNPARSEABLE), (side.is_null(), REASON_UNKNOWN_SIDE)]),
         )
-        return Parsed(table="trades", frame=frame, source=df.drop("file_line_number"))
+        return Parsed(table="trades", frame=frame, source=df.drop("file_line_number"), malformed=malformed)
 
 
 register_format(BinanceVision())

@@ -12,10 +12,13 @@ decimal **text** (exact encoding needs the instrument's exponents, which the tra
   ``i < levels`` (level 0 = best).
 
 ``source`` keeps the file's own columns (same rows) to render the raw text of quarantined rows.
+``malformed`` holds the lines that are not well-formed CSV rows (``file_line_number``, ``raw``):
+they are quarantined as ``unparseable`` and the file's other rows still land.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import zipfile
@@ -54,6 +57,7 @@ class Parsed:
     source: pl.DataFrame
     levels: int = 0
     notes: list[str] = field(default_factory=list)
+    malformed: pl.DataFrame | None = None
     #: Distinct ``(exchange, symbol)`` in first-seen order, once computed
     #: (:func:`pointline.ingest.canonical.instruments_in`); ``uniform`` when every row carries the one.
     instruments: list[tuple[str, str]] | None = None
@@ -167,6 +171,82 @@ def read_csv_text(
     # One chunk per column: the reader returns many, and every column added later (line numbers,
     # encoded values) would otherwise make each select, drop or write realign them.
     return df.rechunk()
+
+
+def read_csv_rows(
+    path: Path,
+    *,
+    has_header: bool = True,
+    new_columns: list[str] | None = None,
+    int_columns: tuple[str, ...] = (),
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`read_csv_text` plus each row's physical line (``file_line_number``, the last column),
+    and the lines that are not well-formed CSV rows (``file_line_number``, ``raw``).
+
+    A file the CSV reader rejects because some lines are malformed (more fields than the header, an
+    unterminated quote) is read again line by line: each line is parsed on its own (quote-aware),
+    the malformed ones are set aside with their line numbers, and the rest is read as usual. So one
+    bad line costs that line, not the file. A file that fails for another reason still raises
+    :class:`FileFormatError`. (A quoted field spanning lines counts as malformed on this path.)
+    """
+    try:
+        df = read_csv_text(path, has_header=has_header, new_columns=new_columns, int_columns=int_columns)
+        return df.with_columns(line_numbers(df.height, has_header)), _no_malformed()
+    except FileFormatError as exc:
+        failure = exc
+    kept, numbers, malformed = _split_malformed(open_text_bytes(path), has_header, len(new_columns or []))
+    if malformed.height == 0:
+        raise failure
+    try:
+        df = pl.read_csv(
+            io.BytesIO(kept), has_header=has_header, infer_schema=False, new_columns=new_columns
+        ).rechunk()
+    except pl.exceptions.PolarsError:
+        raise failure from None
+    if df.height != len(numbers):  # the reader saw rows differently: do not guess line numbers
+        raise failure
+    return df.with_columns(pl.Series("file_line_number", numbers, dtype=pl.Int32)), malformed
+
+
+def _no_malformed() -> pl.DataFrame:
+    return pl.DataFrame(schema={"file_line_number": pl.Int32, "raw": pl.Utf8})
+
+
+def _split_malformed(data: bytes, has_header: bool, width: int) -> tuple[bytes, list[int], pl.DataFrame]:
+    """``(text of the well-formed lines, their line numbers, the malformed lines)``. Blank lines
+    are neither. The expected field count is the header's (else ``width``, else the first line's)."""
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = text.split("\n")
+    kept: list[str] = []
+    numbers: list[int] = []
+    bad_numbers: list[int] = []
+    bad_raw: list[str] = []
+    expected = width or None
+    for number, line in enumerate(lines, start=1):
+        line = line.removesuffix("\r")
+        if not line.strip():
+            continue
+        try:
+            fields = next(csv.reader([line], strict=True))
+        except csv.Error:
+            fields = None
+        if number == 1 and has_header:
+            kept.append(line)
+            expected = len(fields) if fields is not None else expected
+            continue
+        if expected is None and fields is not None:
+            expected = len(fields)
+        if fields is None or len(fields) != expected:
+            bad_numbers.append(number)
+            bad_raw.append(line)
+            continue
+        kept.append(line)
+        numbers.append(number)
+    malformed = pl.DataFrame(
+        {"file_line_number": bad_numbers, "raw": bad_raw},
+        schema={"file_line_number": pl.Int32, "raw": pl.Utf8},
+    )
+    return ("\n".join(kept) + "\n").encode(), numbers, malformed
 
 
 def drop_blank_lines(df: pl.DataFrame) -> pl.DataFrame:

@@ -34,7 +34,7 @@ import polars as pl
 
 from pointline.ingest import canonical, instruments
 from pointline.ingest.detect import detect_format, expand_paths
-from pointline.ingest.registry import FileFormatError, Parsed, ReadOptions, raw_text
+from pointline.ingest.registry import REASON_UNPARSEABLE, FileFormatError, Parsed, ReadOptions, raw_text
 from pointline.ingest.report import FileResult, IngestReport
 from pointline.lake import dim_symbol, manifest, quarantine, storage
 from pointline.lake.manifest import LedgerEntry
@@ -214,11 +214,24 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
         parsed.table, good, lake=context.lake, partition_by=PARTITION_COLUMNS, writer=context.writer
     )
     _crash_hook()
+    malformed = parsed.malformed if parsed.malformed is not None else pl.DataFrame()
+    if malformed.height:  # lines that were no CSV row: quarantined like the rows that failed a check
+        bad = pl.concat(
+            [
+                bad.select("_row", "file_line_number", "reason", pl.lit(None, dtype=pl.Utf8).alias("raw")),
+                malformed.select(
+                    pl.lit(None, dtype=bad.schema["_row"]).alias("_row"),
+                    pl.col("file_line_number").cast(bad.schema["file_line_number"]),
+                    pl.lit(REASON_UNPARSEABLE).alias("reason"),
+                    "raw",
+                ),
+            ]
+        ).sort("file_line_number")
     if bad.height:
         quarantine.append_rows(_quarantine_rows(parsed, bad, file_id, shown), context.lake, context.writer)
     status = manifest.QUARANTINED if bad.height else manifest.INGESTED
     reason = _reason_summary(bad) if bad.height else None
-    rows_read = parsed.frame.height
+    rows_read = parsed.frame.height + malformed.height
     final = LedgerEntry(
         **{
             **entry.__dict__,
@@ -286,7 +299,12 @@ def _failed(context: IngestContext, base: LedgerEntry, fmt_name: str | None, rea
 
 
 def _quarantine_rows(parsed: Parsed, bad: pl.DataFrame, file_id: int, path: str) -> pl.DataFrame:
-    raw = raw_text(parsed.source[bad["_row"]])
+    """Quarantine rows of ``bad``: a staged row (``_row``) rendered back as text, or a malformed
+    line's own text (``raw``)."""
+    raw = raw_text(parsed.source[bad["_row"].drop_nulls()])
+    if "raw" in bad.columns:
+        rendered = iter(raw.to_list())
+        raw = pl.Series([r if r is not None else next(rendered) for r in bad["raw"].to_list()], dtype=pl.Utf8)
     return pl.DataFrame(
         {
             "file_id": pl.Series([file_id] * bad.height, dtype=pl.Int32),

@@ -23,8 +23,7 @@ from pointline.ingest.registry import (
     ReadOptions,
     drop_blank_lines,
     int_or_bad,
-    line_numbers,
-    read_csv_text,
+    read_csv_rows,
     reason_column,
     register_format,
 )
@@ -59,7 +58,7 @@ class TardisCsv(Format):
         return head.startswith("exchange,symbol,timestamp,local_timestamp")
 
     def read(self, path: Path, options: ReadOptions) -> Parsed:
-        df = read_csv_text(path, int_columns=("timestamp", "local_timestamp"))
+        df, malformed = read_csv_rows(path, int_columns=("timestamp", "local_timestamp"))
         kind = data_type(df.columns)
         if kind is None:
             raise FileFormatError(
@@ -67,12 +66,10 @@ class TardisCsv(Format):
                 "supported data types: trades, quotes, book_snapshot_25, book_snapshot_5"
             )
         # Line numbers are taken before blank lines (all-null rows, not data) are dropped.
-        df = drop_blank_lines(df.with_columns(line_numbers(df.height, True)))
-        if kind == "trades":
-            return _trades(df)
-        if kind == "quotes":
-            return _quotes(df)
-        return _book(df)
+        df = drop_blank_lines(df)
+        parsed = _trades(df) if kind == "trades" else _quotes(df) if kind == "quotes" else _book(df)
+        parsed.malformed = malformed
+        return parsed
 
 
 def _common(df: pl.DataFrame) -> tuple[list[pl.Expr], list[tuple[pl.Expr | None, str]]]:
