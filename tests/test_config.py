@@ -27,3 +27,18 @@ def test_lake_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_object_store_uris_are_kept_verbatim() -> None:
     assert get_lake("s3://bucket/lake/") == "s3://bucket/lake"
+
+
+def test_a_lake_path_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pointline.cli import app
+    from pointline.errors import PointlineError
+
+    afile = tmp_path / "notes.txt"
+    afile.write_text("not a lake")
+    with pytest.raises(PointlineError, match="is a file; a lake is a directory"):
+        get_lake(afile)
+    result = CliRunner().invoke(app, ["symbols", "--lake", str(afile)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "is a file" in result.output

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pointline.errors import PointlineError
+
 _LAKE_OVERRIDE: str | None = None
 
 
@@ -43,4 +45,7 @@ def _normalise(path: str | os.PathLike[str]) -> str:
     text = os.fspath(path)
     if "://" in text:
         return text.rstrip("/")
-    return str(Path(text).expanduser().resolve())
+    local = Path(text).expanduser().resolve()
+    if local.exists() and not local.is_dir():
+        raise PointlineError(f"the lake {local} is a file; a lake is a directory (it is created if missing)")
+    return str(local)

@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from pointline.cli import app
-from pointline.errors import DataNotFoundError
+from pointline.errors import DataNotFoundError, PointlineError
 from pointline.research import pipeline
 from pointline.research.features.derived import register_derived
 from pointline.research.pipeline_v2 import validate_output_v2
@@ -144,6 +144,16 @@ def test_a_plain_request_has_no_warnings(guide_request: dict[str, Any]) -> None:
     request = copy.deepcopy(guide_request)
     request["constraints"]["skip_reproducibility_check"] = True
     assert pipeline(request)["warnings"] == []
+
+
+def test_an_output_dir_that_is_a_file_is_an_error_before_the_run(
+    guide_request: dict[str, Any], tmp_path: Path
+) -> None:
+    request = copy.deepcopy(guide_request)
+    request["artifacts"]["output_dir"] = str(tmp_path / "taken")
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(PointlineError, match=r"output_dir .*taken is a file; expected a directory"):
+        pipeline(request)
 
 
 def test_output_validates_against_the_output_schema(guide_request: dict[str, Any]) -> None:

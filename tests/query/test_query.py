@@ -70,6 +70,13 @@ def test_date_only_end_excludes_that_day(two_day_lake: Path) -> None:
     assert both.height == 6
 
 
+@pytest.mark.parametrize("end", [2**63 - 1, 2**70, "99999999999999999999999", "2200-01-02"])
+def test_a_time_outside_the_supported_range_is_a_clear_error(two_day_lake: Path, end: object) -> None:
+    with pytest.raises(PointlineError, match="outside the supported times, 1900-01-01 to 2200-01-01"):
+        query.trades("binance-futures", "BTCUSDT", 0, end)  # type: ignore[arg-type]
+    assert to_us("2200-01-01") == 7_258_118_400_000_000  # the last time accepted
+
+
 def test_rows_come_in_total_order_with_line_tiebreak(two_day_lake: Path) -> None:
     df = query.trades("binance-futures", "BTCUSDT", DAY1, DAY2)
     keys = df.select("ts_local_us", "file_id", "file_line_number").rows()

@@ -235,11 +235,21 @@ def test_unsorted_trades_are_put_in_total_order():
         (lambda: ClockConfig(), "exactly one of"),
         (lambda: ClockConfig(step="5 parsecs"), "cannot read"),
         (lambda: ClockConfig(step_us=-5), "step_us"),
+        (lambda: ClockConfig(step_seconds=1e20), "at most 100 years"),
     ],
 )
 def test_invalid_configs_raise_clear_errors(factory, message):
     with pytest.raises(PointlineError, match=message):
         factory()
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [("volume", VolumeBarConfig(volume_threshold=1e300)), ("tick", TickBarConfig(n_trades=10**30))],
+)
+def test_a_threshold_beyond_exact_integer_sums_is_a_clear_error(name, config):
+    with pytest.raises(PointlineError, match="beyond what a bar can sum exactly"):
+        build(name, config, make_trades([(1, 2, 1.0)]))
 
 
 def test_wrong_config_type_is_rejected():

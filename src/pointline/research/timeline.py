@@ -44,6 +44,22 @@ def to_us(value: TimeLike, *, name: str = "time") -> int:
     >>> to_us("2024-05-01")
     1714521600000000
     """
+    us = _to_us(value, name=name)
+    if not MIN_US <= us <= MAX_US:
+        raise PointlineError(
+            f"{name}: {value!r} is outside the supported times, 1900-01-01 to 2200-01-01 (UTC; as µs "
+            f"since the epoch, {MIN_US} to {MAX_US})"
+        )
+    return us
+
+
+#: The times accepted (µs): 1900-01-01 to 2200-01-01 UTC. Far inside Int64 (room for bar arithmetic)
+#: and Python's calendar (partition dates), and wide enough for any market data.
+MIN_US = -2_208_988_800_000_000
+MAX_US = 7_258_118_400_000_000
+
+
+def _to_us(value: TimeLike, *, name: str) -> int:
     if isinstance(value, bool):
         raise PointlineError(f"{name}: expected a date, datetime, ISO string or µs integer, got {value!r}")
     if isinstance(value, int):
@@ -65,8 +81,8 @@ def to_us(value: TimeLike, *, name: str = "time") -> int:
             return int(text)
         try:
             if len(text) == 10:
-                return to_us(dt.date.fromisoformat(text), name=name)
-            return to_us(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), name=name)
+                return _to_us(dt.date.fromisoformat(text), name=name)
+            return _to_us(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), name=name)
         except ValueError:
             pass
     raise PointlineError(

@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 import pointline
-from pointline.errors import DataNotFoundError
+from pointline.errors import DataNotFoundError, PointlineError
 from pointline.lake import dim_symbol, storage
 from pointline.research import query, registries
 from pointline.research.discovery import no_rows_message
@@ -194,6 +194,12 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
     started = time.perf_counter()
     normalised = validate_quant_research_input_v2(request)
     lake_root = pointline.get_lake(lake)
+    output_dir = Path(
+        normalised.get("artifacts", {}).get("output_dir")
+        or Path("pipeline_outputs") / normalised["request_id"]
+    )
+    if output_dir.exists() and not output_dir.is_dir():  # found before the run, not after it
+        raise PointlineError(f"artifacts.output_dir {output_dir} is a file; expected a directory")
     singles = expand_symbols(normalised)
     executor = normalised.get("execution", {}).get("executor", "local")
     max_workers = normalised.get("execution", {}).get("max_workers")
@@ -236,11 +242,12 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
     metrics = compute_metrics(features, normalised.get("evaluation", {}).get("metrics", []), context)
     metrics_s = time.perf_counter() - t0
 
-    output_dir = Path(
-        normalised.get("artifacts", {}).get("output_dir")
-        or Path("pipeline_outputs") / normalised["request_id"]
-    )
-    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PointlineError(
+            f"artifacts.output_dir {output_dir}: cannot create it ({exc.strerror})"
+        ) from None
     table_path = output_dir / f"{normalised['request_id']}.features.parquet"
     features.write_parquet(table_path)
     paths = [str(table_path.resolve())]

@@ -41,6 +41,10 @@ _UNIT_US["d"] = 24 * _UNIT_US["h"]
 MAX_BARS = 50_000_000
 
 
+#: Longest clock step (100 years in µs): bar times stay far inside Int64.
+MAX_STEP_US = 100 * 366 * 86_400_000_000
+
+
 @dataclass(frozen=True)
 class ClockConfig:
     """Clock bar parameters: give exactly one of ``step_seconds``, ``step_us`` or ``step``.
@@ -80,6 +84,10 @@ class ClockConfig:
         if self.resolved_step_us < 1:
             raise PointlineError(
                 f"ClockConfig: the step must be at least 1 µs, got {given[0]}={getattr(self, given[0])!r}"
+            )
+        if self.resolved_step_us > MAX_STEP_US:
+            raise PointlineError(
+                f"ClockConfig: the step must be at most 100 years, got {given[0]}={getattr(self, given[0])!r}"
             )
 
     @property

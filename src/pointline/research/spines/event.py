@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pointline.errors import PointlineError
 from pointline.research.spines.base import (
     Frame,
     LakeArg,
@@ -33,6 +34,8 @@ from pointline.research.spines.kernels import threshold_runs
 #: Relative slack for Float64 totals: a float sum that misses the threshold by rounding noise
 #: (1000 × 0.1 = 99.99999999999986) still closes the bar.
 FLOAT_REL_TOL = 1e-9
+#: Largest integer threshold: running totals of Int64 contributions stay exact below it.
+_MAX_INT_THRESHOLD = 2**62
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,11 @@ class ThresholdBarBuilder(SpineBuilder):
         measure, state = self.measure(state, df, lake)
         values = measure.values
         dtype = values.dtype.type
+        if np.issubdtype(values.dtype, np.integer) and measure.threshold > _MAX_INT_THRESHOLD:
+            raise PointlineError(
+                f"spine {self.name!r}: the threshold {config} is {measure.threshold:.3g} in the "
+                "instrument's integer units, beyond what a bar can sum exactly (2**62); use a smaller one"
+            )
         run_idx, run_ts, run_count, run_step, run_first, run_carry, open_ts, running = threshold_runs(
             ts,
             values,
