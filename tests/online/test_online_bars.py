@@ -130,6 +130,9 @@ def test_bars_are_emitted_by_the_trade_that_closes_them() -> None:
     assert (second["bucket_start"], second["ts"], second["trade_count"]) == (2, 4, 2)
     assert first["vwap"] == pytest.approx((100 * 0.4 + 101 * 0.5 + 102 * 0.3) / 1.2)
     assert second["vol_imbalance"] == pytest.approx((2.0 - 0.9) / 2.9)  # buy 2.0 (side 0), sell 0.9
+    # The guide's own keys: its bar starts at its first trade; its flow imbalance is vol_imbalance.
+    assert (first["bar_start_ts"], second["bar_start_ts"]) == (0, 3)
+    assert second["flow_imbalance"] == second["vol_imbalance"]
 
 
 def test_clock_bars_close_on_a_timer_without_trades() -> None:

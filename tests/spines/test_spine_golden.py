@@ -252,6 +252,20 @@ def test_a_threshold_beyond_exact_integer_sums_is_a_clear_error(name, config):
         build(name, config, make_trades([(1, 2, 1.0)]))
 
 
+def test_timeline_may_be_given_as_dates_as_in_the_guide():
+    t0 = 1_714_521_600_000_000  # 2024-05-01
+    trades = make_trades([(t0 + 5, 2, 1.0), (t0 + 9, 3, 1.0)])
+    by_date = get_builder("volume").build_spine(
+        symbol_id=7,
+        start_ts_us="2024-05-01",
+        end_ts_us="2024-05-02",
+        config=VolumeBarConfig(1.0),
+        trades=trades,
+    )
+    by_us = build("volume", VolumeBarConfig(1.0), trades, start=t0, end=t0 + 86_400_000_000)
+    assert by_date.equals(by_us) and by_date["ts"].to_list()[:2] == [t0 + 5, t0 + 9]
+
+
 def test_wrong_config_type_is_rejected():
     with pytest.raises(PointlineError, match="expects a VolumeBarConfig"):
         build("volume", TickBarConfig(3), make_trades([]))

@@ -5,8 +5,9 @@ Example
 >>> tracker = VolumeBarTracker(threshold=1.0)
 >>> tracker.add_trade({"ts_local_us": 1, "px": 100.0, "qty": 0.4, "side": 0}) is None
 True
->>> tracker.add_trade({"ts_local_us": 2, "px": 101.0, "qty": 0.6, "side": 1})["trade_count"]
-2
+>>> bar = tracker.add_trade({"ts_local_us": 2, "px": 101.0, "qty": 0.6, "side": 1})
+>>> bar["trade_count"], bar["bar_start_ts"], bar["vwap"], round(bar["flow_imbalance"], 3)
+(2, 1, 100.6, -0.2)
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class VolumeBarTracker:
     ``bucket_start``, ``bucket_end``, ``ts``, ``is_complete`` and the features) or ``None``. Bar 0
     opens at ``anchor_ts_us`` (default: the first trade's ``ts_local_us``); pass the batch timeline
     start for bars identical to the batch path's. Built on :class:`OnlineBars`.
+
+    The bar also carries the guide tracker's own keys: ``bar_start_ts`` (``ts_local_us`` of the
+    bar's first trade) and, with ``vol_imbalance`` among the aggregations, ``flow_imbalance`` (the
+    guide's formula, ``(buy − sell) / (buy + sell)`` volume: the same value).
     """
 
     def __init__(
@@ -46,6 +51,7 @@ class VolumeBarTracker:
         self.anchor_ts_us = anchor_ts_us
         self.symbol_id = symbol_id
         self.bars: OnlineBars | None = None
+        self._first_ts: int | None = None  # the open bar's first trade
 
     def add_trade(self, trade: Mapping[str, Any]) -> dict[str, Any] | None:
         """Add a trade; the bar it completed, or ``None`` (a volume bar closes at most once per trade)."""
@@ -54,8 +60,17 @@ class VolumeBarTracker:
             self.bars = OnlineBars(
                 "volume", self.config, self.aggregations, anchor_ts_us=anchor, symbol_id=self.symbol_id
             )
+        if self._first_ts is None:
+            self._first_ts = int(trade["ts_local_us"])
         closed = self.bars.add_trade(trade)
-        return closed[-1] if closed else None
+        if not closed:
+            return None
+        bar = closed[-1]
+        bar.setdefault("bar_start_ts", self._first_ts)
+        if "vol_imbalance" in bar:
+            bar.setdefault("flow_imbalance", bar["vol_imbalance"])
+        self._first_ts = None
+        return bar
 
 
 __all__ = ["GUIDE_FEATURES", "OnlineBars", "OnlinePipeline", "VolumeBarTracker"]

@@ -19,6 +19,7 @@ import polars as pl
 
 from pointline.errors import PointlineError
 from pointline.lake.order import is_sorted_by
+from pointline.research.timeline import TimeLike, to_us
 
 Frame = pl.DataFrame | pl.LazyFrame
 LakeArg = str | os.PathLike[str] | None
@@ -103,12 +104,12 @@ class SpineBuilder(ABC):
         self,
         *,
         symbol_id: int,
-        start_ts_us: int,
-        end_ts_us: int,
+        start_ts_us: TimeLike,
+        end_ts_us: TimeLike,
         config: Any,
         trades: Frame | None = None,
         lake: LakeArg = None,
-        anchor_ts_us: int | None = None,
+        anchor_ts_us: TimeLike | None = None,
     ) -> pl.DataFrame:
         """Build the spine of ``symbol_id`` over ``[start_ts_us, end_ts_us)``.
 
@@ -117,7 +118,8 @@ class SpineBuilder(ABC):
         symbol_id
             Instrument; written to the ``symbol_id`` column.
         start_ts_us, end_ts_us
-            Timeline, µs since the epoch on the ``ts_local_us`` clock, half-open.
+            Timeline, µs since the epoch on the ``ts_local_us`` clock, half-open; or any time
+            :func:`pointline.research.timeline.to_us` reads (``"2024-05-01"``, a datetime).
         config
             A config of this builder's type (e.g. ``VolumeBarConfig``).
         trades
@@ -141,7 +143,8 @@ class SpineBuilder(ABC):
         ...     symbol_id=1, start_ts_us=0, end_ts_us=10**9, config=VolumeBarConfig(100.0), trades=df)
         """
         config = self.check_config(config)
-        anchor = start_ts_us if anchor_ts_us is None else anchor_ts_us
+        start_ts_us, end_ts_us = to_us(start_ts_us, name="start_ts_us"), to_us(end_ts_us, name="end_ts_us")
+        anchor = start_ts_us if anchor_ts_us is None else to_us(anchor_ts_us, name="anchor_ts_us")
         if end_ts_us < start_ts_us:
             raise PointlineError(
                 f"end_ts_us ({end_ts_us}) must be >= start_ts_us ({start_ts_us}); timelines are [start, end)"
