@@ -237,3 +237,28 @@ def test_a_malformed_line_is_quarantined_with_its_line_and_the_rest_of_the_file_
         (7, "14", 60_003_000),
     ]
     assert ingest([path]).files[0].status == "skipped-duplicate"
+
+
+def test_a_timestamp_at_or_before_the_epoch_is_quarantined(lake: Path, tmp_path: Path) -> None:
+    path = tmp_path / "day.csv"
+    path.write_text(
+        TRADES_HEADER
+        + _trade(1, "buy", "60000.5", "0.125")  # line 2: good
+        + "binance-futures,BTCUSDT,1,-5,2,buy,60000.5,0.125\n"  # line 3: received in 1969
+        + "binance-futures,BTCUSDT,0,1714521600000100,3,sell,60000.5,0.125\n"  # line 4: exchange time 0
+        + "binance-futures,BTCUSDT,,1714521600000200,4,sell,60000.5,0.125\n"  # line 5: no exchange time: fine
+    )
+    result = ingest([path]).files[0]
+    assert (result.rows_written, result.rows_quarantined) == (2, 2)
+    assert read_quarantine().select("file_line_number", "reason").rows() == [
+        (3, "non_positive"),
+        (4, "non_positive"),
+    ]
+
+
+def test_a_symbols_file_with_a_non_positive_tick_size_is_refused(lake: Path, tmp_path: Path) -> None:
+    symbols = tmp_path / "symbols.csv"
+    symbols.write_text("exchange,symbol,tick_size,lot_size\nbinance-futures,BTCUSDT,-1,0.001\n")
+    result = CliRunner().invoke(app, ["ingest", str(_first_file(tmp_path)), "--symbols", str(symbols)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "tick_size must be a positive number, got '-1'" in " ".join(result.output.split())

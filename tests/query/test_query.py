@@ -77,6 +77,17 @@ def test_a_time_outside_the_supported_range_is_a_clear_error(two_day_lake: Path,
     assert to_us("2200-01-01") == 7_258_118_400_000_000  # the last time accepted
 
 
+def test_api_mistakes_are_clear_errors_and_one_column_name_is_one_column(two_day_lake: Path) -> None:
+    with pytest.raises(PointlineError, match=r"unknown table 'trade'.*did you mean 'trades'"):
+        query.read_table("trade", "binance-futures", "BTCUSDT", DAY1, DAY2)
+    with pytest.raises(PointlineError, match=r"unknown keyword\(s\) \['decode'\].*did you mean 'decoded'"):
+        query.read_table("trades", "binance-futures", "BTCUSDT", DAY1, DAY2, decode=True)
+    with pytest.raises(PointlineError, match="exchange and symbol must be text"):
+        query.trades(None, "BTCUSDT", DAY1, DAY2)  # type: ignore[arg-type]
+    one = query.trades("binance-futures", "BTCUSDT", DAY1, DAY2, columns="px_int")
+    assert one.columns == ["px_int"]
+
+
 def test_rows_come_in_total_order_with_line_tiebreak(two_day_lake: Path) -> None:
     df = query.trades("binance-futures", "BTCUSDT", DAY1, DAY2)
     keys = df.select("ts_local_us", "file_id", "file_line_number").rows()

@@ -1,8 +1,9 @@
 """From a staged file to lake rows: exact encoding, row validation, ordering.
 
 Row checks, first failing wins: the format's own reason (``unparseable`` timestamp or names,
-``unknown_side``), a missing required value (``unparseable``), the encoder's ``unparseable`` /
-``precision`` / ``overflow``, ``non_positive`` price or size, ``crossed`` quote (bid ≥ ask).
+``unknown_side``), a ``non_positive`` timestamp (at or before the epoch), a missing required value
+(``unparseable``), the encoder's ``unparseable`` / ``precision`` / ``overflow``, ``non_positive``
+price or size, ``crossed`` quote (bid ≥ ask).
 Good rows get ``symbol_id``, ``file_id``, ``date`` (UTC date of ``ts_local_us``) and are sorted by
 ``(symbol_id, ts_local_us, file_id, file_line_number)``; equal timestamps keep the file's order.
 """
@@ -214,6 +215,8 @@ def _checks(table: str, pairs: list[Pair]) -> list[tuple[pl.Expr | None, str | p
     checks: list[tuple[pl.Expr | None, str | pl.Expr]] = [
         (reason.is_not_null(), reason),
         (pl.col("symbol_id").is_null(), REASON_UNPARSEABLE),
+        # A receive time at or before the epoch is no market data (a missing exchange time is allowed).
+        ((pl.col("ts_local_us") <= 0) | (pl.col("ts_exch_us") <= 0).fill_null(False), REASON_NON_POSITIVE),
     ]
     for p in pairs:
         # Missing = null or empty text (the scan's code): a quoted empty field `""` is empty text.
@@ -281,6 +284,8 @@ def _clean_book_lists(
     missing or both encoded exactly and positive. The lists are then those of :func:`level_lists`.
     """
     if frame["_reason"].null_count() != frame.height or frame["symbol_id"].null_count():
+        return None
+    if frame.select(((pl.col("ts_local_us") <= 0) | (pl.col("ts_exch_us") <= 0)).any()).item():
         return None
     out = []
     for side in ("bid", "ask"):

@@ -17,6 +17,7 @@ Inference (``metadata_source = "inferred"``) follows exchange conventions:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -201,6 +202,16 @@ def load_symbols_file(path: str | Path) -> dict[tuple[str, str], dict[str, Any]]
         kind = rec.get("asset_type")
         if kind not in (None, "") and kind not in ASSET_TYPES:
             raise PointlineError(f"symbols file {path}, record {i}: asset_type must be one of {ASSET_TYPES}")
+        for size in ("tick_size", "lot_size", "contract_size"):
+            value = rec.get(size)
+            if value in (None, ""):
+                continue
+            number = _float(value)
+            if number is None or not math.isfinite(number) or number <= 0:
+                raise PointlineError(
+                    f"symbols file {path}, record {i} ({rec['exchange']} {rec['symbol']}): "
+                    f"{size} must be a positive number, got {value!r}"
+                )
         clean = {k: v for k, v in rec.items() if v not in (None, "") and k not in ("exchange", "symbol")}
         out[(str(rec["exchange"]).lower(), str(rec["symbol"]).lower())] = clean
     return out

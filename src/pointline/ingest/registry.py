@@ -22,6 +22,7 @@ import csv
 import gzip
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,7 +118,13 @@ def open_text_bytes(path: Path) -> bytes:
 
 
 def read_head(path: Path, limit: int = 65536) -> str:
-    """The first line of the (decompressed) file, or ``""`` if it has no readable text."""
+    """The first line of the (decompressed) file, or ``""`` if it has no readable text.
+
+    Raises
+    ------
+    FileFormatError
+        A ``.gz`` or ``.zip`` file that cannot be decompressed (truncated or corrupt).
+    """
     name = path.name.lower()
     try:
         if name.endswith(".gz"):
@@ -128,7 +135,11 @@ def read_head(path: Path, limit: int = 65536) -> str:
         else:
             with path.open("rb") as fh:
                 data = fh.read(limit)
-    except (OSError, EOFError, zipfile.BadZipFile, FileFormatError):
+    except (EOFError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile) as exc:
+        raise FileFormatError(
+            f"{path.name}: cannot decompress ({exc or type(exc).__name__}); the file looks truncated or corrupt"
+        ) from None
+    except (OSError, FileFormatError):
         return ""
     text = data.decode("utf-8", errors="replace")
     return text.splitlines()[0].strip().lstrip("\ufeff") if text else ""

@@ -7,9 +7,12 @@ Unix epoch: ``ts_local_us`` is the receive clock (never null), ``ts_exch_us`` th
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import polars as pl
+
+from pointline.errors import ValidationError
 
 PARTITION_COLUMNS: tuple[str, ...] = ("exchange", "date")
 
@@ -98,4 +101,7 @@ def event_table(name: str) -> EventTable:
         return EVENT_TABLES[name]
     except KeyError:
         known = ", ".join(sorted(EVENT_TABLES))
-        raise ValueError(f"unknown table {name!r}; known tables: {known}") from None
+        hint = difflib.get_close_matches(str(name), sorted(EVENT_TABLES), n=1)
+        suffix = f"; did you mean {hint[0]!r}?" if hint else ""
+        # A ValidationError is a ValueError too: callers catching ValueError still do.
+        raise ValidationError(f"unknown table {name!r}; known tables: {known}{suffix}") from None

@@ -15,6 +15,7 @@ Example
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Sequence
 
@@ -120,8 +121,16 @@ def read_table(
     end: TimeLike,
     **kwargs: object,
 ) -> Frame:
-    """Generic form of :func:`trades` / :func:`quotes` / :func:`book_snapshot_25` by table name."""
+    """Generic form of :func:`trades` / :func:`quotes` / :func:`book_snapshot_25` by table name
+    (keyword arguments as theirs; any other is an error, so a misspelt ``decode=True`` is not ignored)."""
     event_table(table)
+    unknown = sorted(set(kwargs) - _READ_KEYWORDS)
+    if unknown:
+        hint = difflib.get_close_matches(unknown[0], sorted(_READ_KEYWORDS), n=1)
+        suffix = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise PointlineError(
+            f"read_table: unknown keyword(s) {unknown}; expected some of {sorted(_READ_KEYWORDS)}{suffix}"
+        )
     return _read(
         table,
         exchange,
@@ -134,6 +143,9 @@ def read_table(
         str(kwargs.pop("ts_col", "ts_local_us")),
         kwargs.pop("lake", None),  # type: ignore[arg-type]
     )
+
+
+_READ_KEYWORDS = frozenset({"decoded", "lazy", "columns", "ts_col", "lake"})
 
 
 def trades_by_id(
@@ -163,6 +175,12 @@ def _read(
     ts_col: str,
     lake: LakeArg,
 ) -> Frame:
+    if not isinstance(exchange, str) or not isinstance(symbol, str):
+        raise PointlineError(
+            f"exchange and symbol must be text (e.g. 'binance-futures', 'BTCUSDT'), got {exchange!r}, {symbol!r}"
+        )
+    if isinstance(columns, str):  # one column name, not its characters
+        columns = [columns]
     info = dim_symbol.resolve(exchange, symbol, lake=lake)
     start_us, end_us = to_us(start, name="start"), to_us(end, name="end")
     if end_us <= start_us:
