@@ -156,6 +156,22 @@ def test_an_output_dir_that_is_a_file_is_an_error_before_the_run(
         pipeline(request)
 
 
+def test_two_operators_writing_one_column_is_an_error_naming_both(guide_request: dict[str, Any]) -> None:
+    same_source = _with_operator(
+        guide_request, {"name": "vwap_again", "agg": "trade_vwap", "source": "trades_src"}
+    )
+    with pytest.raises(
+        PointlineError, match="output column 'vwap' of operator 'vwap_again' clashes with operator 'vwap'"
+    ):
+        pipeline(same_source)
+    # Across sources the tables are joined: the clash used to come out as a silent 'vwap_right'.
+    other_source = _with_operator(
+        guide_request, {"name": "mid", "agg": "mid_px", "source": "quotes_src", "output_name": "vwap"}
+    )
+    with pytest.raises(PointlineError, match=r"output column\(s\) \['vwap'\] of operator\(s\) 'mid' clash"):
+        pipeline(other_source)
+
+
 def test_output_validates_against_the_output_schema(guide_request: dict[str, Any]) -> None:
     out = pipeline(guide_request)
     assert validate_output_v2(out) == out

@@ -19,7 +19,6 @@ import polars as pl
 
 from pointline.research.pipeline_v2.engine import (
     BAR_COLUMNS,
-    KEYS,
     EngineResult,
     _agg_specs,
     _as_symbol,
@@ -28,6 +27,7 @@ from pointline.research.pipeline_v2.engine import (
     _event_joined,
     _last_of_lists,
     _per_event_stage,
+    join_features,
 )
 from pointline.research.pipeline_v2.plan import Plan
 from pointline.research.resample import AggregateConfig, aggregate, attach_asof
@@ -107,7 +107,7 @@ def compute_chunked(
             table = aggregate(
                 bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine)
             )
-            features = features.join(_last_of_lists(table).drop(_bar_only(table)), on=KEYS, how="left")
+            features = join_features(features, _last_of_lists(table).drop(_bar_only(table)), chosen)
     features = _derive(plan, features)
     return EngineResult(features=features.sort("bar_index"), spine=spine, timings=timings)
 

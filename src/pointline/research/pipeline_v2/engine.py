@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from pointline.errors import PointlineError
 from pointline.lake.schema import EVENT_ORDER
 from pointline.research.features.derived import add_derived_features
 from pointline.research.pipeline_v2.plan import Operator, Plan
@@ -130,8 +131,22 @@ def features_on_spine(
             table = aggregate(
                 bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine)
             )
-            features = features.join(_last_of_lists(table).drop(_bar_only(table)), on=KEYS, how="left")
+            features = join_features(features, _last_of_lists(table).drop(_bar_only(table)), chosen)
     return features, stats, used
+
+
+def join_features(features: pl.DataFrame, table: pl.DataFrame, ops: list[Operator]) -> pl.DataFrame:
+    """``features`` with the columns of one aggregate call joined on the bar keys; a column another
+    operator already produced is an error naming both (a join would rename it silently)."""
+    clash = [c for c in table.columns if c in features.columns and c not in KEYS]
+    if clash:
+        named = [op for op in ops if op.output_name in clash] or ops  # renamed onto it, else any of them
+        names = ", ".join(repr(op.name) for op in named)
+        raise PointlineError(
+            f"output column(s) {clash} of operator(s) {names} clash with columns another operator already "
+            "produced; give one of them another 'output_name'"
+        )
+    return features.join(table, on=KEYS, how="left")
 
 
 def _per_event_stage(
@@ -172,7 +187,7 @@ def _agg_specs(ops: list[Operator]) -> list[dict[str, Any]]:
     for op in ops:
         accepted = get_aggregation(op.agg).config_keys
         config = op.config if accepted is None else {k: v for k, v in op.config.items() if k in accepted}
-        spec: dict[str, Any] = {"agg": op.agg, "config": config}
+        spec: dict[str, Any] = {"agg": op.agg, "config": config, "name": op.name}
         if op.output_name:
             spec["output_name"] = op.output_name
         specs.append(spec)

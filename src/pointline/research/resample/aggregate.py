@@ -73,6 +73,7 @@ class _Resolved:
     spec: AggregationSpec
     config: dict[str, Any]
     renames: dict[str, str]
+    label: str = ""  # how messages name it: the pipeline operator's name, else the aggregation's
 
 
 def aggregate(bucketed: pl.DataFrame | pl.LazyFrame, config: AggregateConfig) -> pl.DataFrame:
@@ -171,7 +172,8 @@ def _resolve(item: Any, index: int, mode: str, columns: list[str]) -> _Resolved:
         outputs = list(cls.outputs)  # type: ignore[attr-defined]
     else:
         outputs = [e.meta.output_name() for e in spec.impl(cfg)]
-    return _Resolved(spec, cfg, _renames(outputs, item, index))
+    label = f"operator {item['name']!r}" if isinstance(item.get("name"), str) else f"aggregation {cls.name!r}"
+    return _Resolved(spec, cfg, _renames(outputs, item, index), label)
 
 
 def _renames(outputs: list[str], item: dict[str, Any], index: int) -> dict[str, str]:
@@ -192,10 +194,10 @@ def _check_unique_outputs(resolved: list[_Resolved]) -> None:
             if out in seen or out in (*KEYS, *BAR_COLUMNS):
                 other = seen.get(out, "the bar columns")
                 raise PointlineError(
-                    f"output column {out!r} of aggregation {r.spec.name!r} clashes with {other}; "
-                    "set 'output_prefix' or 'output_name' on one of them"
+                    f"output column {out!r} of {r.label} clashes with {other}; "
+                    "give one of them another 'output_name' (or an 'output_prefix' in an agg spec)"
                 )
-            seen[out] = repr(r.spec.name)
+            seen[out] = r.label
 
 
 def _named(expr: pl.Expr, renames: dict[str, str]) -> pl.Expr:
