@@ -42,6 +42,7 @@ def _request(spine: dict[str, Any]) -> dict[str, Any]:
                 "source": "quotes_src",
                 "join_strategy": "bucket",
                 "output_name": "spread_bucket",
+                "output_prefix": "bucket_",  # its second output, spread_bps_last, too
             },
         ],
     }

@@ -170,6 +170,22 @@ def test_two_operators_writing_one_column_is_an_error_naming_both(guide_request:
     )
     with pytest.raises(PointlineError, match=r"output column\(s\) \['vwap'\] of operator\(s\) 'mid' clash"):
         pipeline(other_source)
+    # The same aggregation twice (as-of and over the bar): a prefix tells all its outputs apart.
+    twice = _with_operator(
+        guide_request,
+        {
+            "name": "bar_spread",
+            "agg": "spread_bps",
+            "source": "quotes_src",
+            "join_strategy": "bucket",
+            "output_prefix": "bar_",
+        },
+    )
+    out = pipeline(twice)
+    assert out["decision"]["status"] == "accept"
+    assert {"spread_bps", "spread_bps_last", "bar_spread_bps", "bar_spread_bps_last"} <= set(
+        out["results"]["columns"]
+    )
 
 
 def test_output_validates_against_the_output_schema(guide_request: dict[str, Any]) -> None:

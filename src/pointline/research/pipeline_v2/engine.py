@@ -144,7 +144,7 @@ def join_features(features: pl.DataFrame, table: pl.DataFrame, ops: list[Operato
         names = ", ".join(repr(op.name) for op in named)
         raise PointlineError(
             f"output column(s) {clash} of operator(s) {names} clash with columns another operator already "
-            "produced; give one of them another 'output_name'"
+            "produced; give one of them another 'output_name' (first output) or an 'output_prefix' (all outputs)"
         )
     return features.join(table, on=KEYS, how="left")
 
@@ -190,6 +190,8 @@ def _agg_specs(ops: list[Operator]) -> list[dict[str, Any]]:
         spec: dict[str, Any] = {"agg": op.agg, "config": config, "name": op.name}
         if op.output_name:
             spec["output_name"] = op.output_name
+        if op.output_prefix:
+            spec["output_prefix"] = op.output_prefix
         specs.append(spec)
     return specs
 

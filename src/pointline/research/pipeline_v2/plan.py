@@ -37,6 +37,7 @@ class Operator:
     config: dict[str, Any]
     join_strategy: str
     output_name: str | None
+    output_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def build_plan(request: dict[str, Any]) -> Plan:
                 join_strategy=raw.get("join_strategy")
                 or DEFAULT_JOIN_STRATEGY.get(table or "trades", "bucket"),
                 output_name=raw.get("output_name"),
+                output_prefix=raw.get("output_prefix"),
             )
         )
     timeline = request["timeline"]

@@ -195,7 +195,7 @@ def _check_unique_outputs(resolved: list[_Resolved]) -> None:
                 other = seen.get(out, "the bar columns")
                 raise PointlineError(
                     f"output column {out!r} of {r.label} clashes with {other}; "
-                    "give one of them another 'output_name' (or an 'output_prefix' in an agg spec)"
+                    "give one of them another 'output_name' (first output) or an 'output_prefix' (all outputs)"
                 )
             seen[out] = r.label
 
