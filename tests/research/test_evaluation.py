@@ -72,3 +72,20 @@ def test_quintiles_use_only_rows_with_both_signal_and_label():
     res = quick_backtest(df, "s", "y")
     assert res.ic == pytest.approx(1.0)
     assert res.table["count"].sum() == 4
+
+
+def test_a_wrong_column_or_bin_count_is_a_clear_error():
+    from pointline.errors import PointlineError
+
+    frame = _frame(0.3, 14)
+    with pytest.raises(
+        PointlineError, match="rank_ic: column 'signl' is not in the frame; did you mean 'signal'"
+    ):
+        rank_ic(frame, "signl", HORIZONS)
+    with pytest.raises(PointlineError, match="with_deciles: column 'sig'"):
+        with_deciles(frame, "sig")
+    for q in (0, -3, 2.5):
+        with pytest.raises(PointlineError, match="q must be an integer number of bins >= 2"):
+            with_deciles(frame, "signal", q=q)  # type: ignore[arg-type]
+        with pytest.raises(PointlineError, match="q must be an integer number of bins >= 2"):
+            quick_backtest(frame, "signal", next(iter(HORIZONS.values())), q=q)  # type: ignore[arg-type]

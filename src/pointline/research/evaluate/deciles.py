@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from pointline.research.evaluate.columns import require_bins, require_columns
+
 REGIME_ORDER = ("low_vol", "normal", "high_vol")
 
 
@@ -42,6 +44,8 @@ def quantile_bins(values: np.ndarray, q: int = 10) -> np.ndarray:
 
 def with_deciles(df: pl.DataFrame, signal_col: str = "signal", q: int = 10) -> pl.DataFrame:
     """Rows with a signal, plus ``signal_decile`` (0 = lowest signal)."""
+    require_columns(df, [signal_col], "with_deciles")
+    require_bins(q, "with_deciles")
     clean = df.filter(pl.col(signal_col).is_not_null() & pl.col(signal_col).is_not_nan())
     bins = quantile_bins(clean[signal_col].cast(pl.Float64).to_numpy(), q)
     return clean.with_columns(pl.Series("signal_decile", bins))
@@ -49,6 +53,7 @@ def with_deciles(df: pl.DataFrame, signal_col: str = "signal", q: int = 10) -> p
 
 def decile_returns(deciled: pl.DataFrame, horizons: Mapping[str, str]) -> pl.DataFrame:
     """Mean forward return (bps) and count per (horizon, decile) from :func:`with_deciles` output."""
+    require_columns(deciled, ["signal_decile", *horizons.values()], "decile_returns")
     parts = [
         deciled.filter(pl.col(col).is_not_null())
         .group_by("signal_decile")
@@ -86,6 +91,7 @@ def decile_spreads(
     >>> decile_spreads(d, {"x": "fwd"}, fee_bps=0.0)["spread_bps"].to_list()
     [90.0]
     """
+    require_columns(deciled, ["signal_decile", *horizons.values()], "decile_spreads")
     rows = []
     for label, col in horizons.items():
         d1, d10, spread = _spread(deciled.filter(pl.col(col).is_not_null()), col, contrarian)

@@ -17,6 +17,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from pointline.research.evaluate.columns import require_columns
+
 IC_COLUMNS = (
     "horizon",
     "n",
@@ -122,6 +124,7 @@ def rank_ic(
     >>> rank_ic(bars, "s", {"5m": "fwd_5m"})["ic"].round(2).to_list()
     [0.9]
     """
+    require_columns(df, [signal_col, *horizons.values()], "rank_ic")
     sig = df[signal_col].cast(pl.Float64).fill_null(np.nan).to_numpy()
     rows = []
     for label, col in horizons.items():

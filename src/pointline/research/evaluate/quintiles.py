@@ -12,6 +12,7 @@ import polars as pl
 from scipy import stats
 
 from pointline.errors import PointlineError
+from pointline.research.evaluate.columns import require_bins
 from pointline.research.evaluate.deciles import quantile_bins
 
 
@@ -47,6 +48,7 @@ def quick_backtest(df: pl.DataFrame, signal_col: str, label_col: str, *, q: int 
     >>> quick_backtest(bars, "s", "y").table["quintile"].to_list()
     ['Q1', 'Q2', 'Q3', 'Q4', 'Q5']
     """
+    require_bins(q, "quick_backtest")
     for col in (signal_col, label_col):
         if col not in df.columns:
             raise PointlineError(f"quick_backtest: column {col!r} not in frame")
