@@ -32,7 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pointline.ingest import canonical, instruments
+from pointline.ingest import canonical, instruments, overlap
 from pointline.ingest.detect import detect_format, expand_paths
 from pointline.ingest.registry import REASON_UNPARSEABLE, FileFormatError, Parsed, ReadOptions, raw_text
 from pointline.ingest.report import FileResult, IngestReport
@@ -58,6 +58,7 @@ class IngestContext:
     ledger: manifest.LedgerIndex = field(default_factory=manifest.LedgerIndex)
     current: dict[int, dim_symbol.SymbolInfo] = field(default_factory=dict)
     writer: storage.LakeWriter | None = None
+    extents: overlap.Extents = field(default_factory=overlap.Extents)
 
     pending: list[LedgerEntry] = field(default_factory=list)
     pending_since: float = 0.0
@@ -67,6 +68,7 @@ class IngestContext:
         dims = dim_symbol.read_dim_symbol(self.lake, current_only=True)
         self.current = {row["symbol_id"]: dim_symbol.SymbolInfo(**row) for row in dims.iter_rows(named=True)}
         self.writer = storage.LakeWriter(self.lake)
+        self.extents = overlap.Extents()
         sweep_unrecorded(self.ledger, self.writer)
         return self
 
@@ -210,10 +212,13 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     good, bad = canonical.to_lake_rows(parsed, infos, file_id)
 
     entry = LedgerEntry(**{**base.__dict__, "format": fmt_name, "table": parsed.table, "status": ""})
+    assert context.writer is not None
+    duplicates = context.extents.overlapping(parsed.table, good, file_id, context.writer)
     version = storage.append(
         parsed.table, good, lake=context.lake, partition_by=PARTITION_COLUMNS, writer=context.writer
     )
     _crash_hook()
+    context.extents.add(parsed.table, good, file_id)
     malformed = parsed.malformed if parsed.malformed is not None else pl.DataFrame()
     if malformed.height:  # lines that were no CSV row: quarantined like the rows that failed a check
         bad = pl.concat(
@@ -230,7 +235,13 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     if bad.height:
         quarantine.append_rows(_quarantine_rows(parsed, bad, file_id, shown), context.lake, context.writer)
     status = manifest.QUARANTINED if bad.height else manifest.INGESTED
-    reason = _reason_summary(bad) if bad.height else None
+    notes = [_reason_summary(bad)] if bad.height else []
+    if duplicates:
+        notes.append(
+            f"possible duplicate data: its time range overlaps rows already landed from file_id "
+            f"{', '.join(map(str, duplicates))} ({_paths_of(context, duplicates)})"
+        )
+    reason = "; ".join(notes) or None
     rows_read = parsed.frame.height + malformed.height
     final = LedgerEntry(
         **{
@@ -315,6 +326,12 @@ def _quarantine_rows(parsed: Parsed, bad: pl.DataFrame, file_id: int, path: str)
             "raw": raw,
         }
     )
+
+
+def _paths_of(context: IngestContext, file_ids: list[int]) -> str:
+    names = [context.ledger.path_of(f) for f in file_ids[:3]]
+    more = f" and {len(file_ids) - 3} more" if len(file_ids) > 3 else ""
+    return ", ".join(Path(n).name if n else "?" for n in names) + more
 
 
 def _reason_summary(bad: pl.DataFrame) -> str:

@@ -201,6 +201,13 @@ class LedgerIndex:
         """The latest row of a content hash, or ``None`` if the content was never seen."""
         return self._latest.get(sha256)
 
+    def path_of(self, file_id: int) -> str | None:
+        """The path a ``file_id``'s content was last recorded under (``None`` if unknown)."""
+        for entry in self._latest.values():
+            if entry.file_id == file_id:
+                return entry.path
+        return None
+
     def next_file_id(self) -> int:
         """The next unused ``file_id`` (1 for an empty ledger)."""
         return self._top_file_id + 1

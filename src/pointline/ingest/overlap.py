@@ -1,0 +1,100 @@
+"""Rows that may already be in the lake under another file.
+
+Ingest recognises a file it has seen by its bytes (sha256), so the same trades in another container
+(a gzipped copy, a subset, a re-export) land again. This index says when a file's rows of an
+instrument cover a time range the lake already holds from another file, so the report can flag
+*possible duplicate data*. The rows still land (a vendor's corrected re-issue is legitimate); the
+flag is the file's ``reason`` in the report and the ledger.
+
+An overlap counts when it is at least :data:`MIN_OVERLAP_US` long or covers at least half the new
+file's range for that instrument: consecutive daily files, whose receive times spill a little past
+midnight, do not. The index is read once per ingest run from the tables' Delta statistics (one
+entry per data file of one instrument) and kept current as files land, so checking costs the same
+whatever the lake's size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import polars as pl
+import pyarrow as pa
+
+from pointline.lake import storage
+
+#: An overlap this long (µs) is flagged whatever the files' lengths.
+MIN_OVERLAP_US = 60_000_000
+
+Key = tuple[str, str, int]  # (table, exchange, symbol_id)
+
+
+@dataclass
+class Extents:
+    """Per table, exchange and instrument: the ``(first, last)`` receive times of each file's rows."""
+
+    spans: dict[Key, list[tuple[int, int, int]]] = field(default_factory=lambda: defaultdict(list))
+    loaded: set[str] = field(default_factory=set)
+
+    def overlapping(
+        self, table: str, good: pl.DataFrame, file_id: int, writer: storage.LakeWriter
+    ) -> list[int]:
+        """The other files whose rows overlap ``good`` (lake rows of ``file_id``), sorted."""
+        if table not in self.loaded:
+            self._load(table, writer)
+        hits: set[int] = set()
+        for exchange, symbol_id, lo, hi in _spans_of(good):
+            for first, last, other in self.spans.get((table, exchange, symbol_id), ()):
+                if other != file_id and _substantial(lo, hi, first, last):
+                    hits.add(other)
+        return sorted(hits)
+
+    def add(self, table: str, good: pl.DataFrame, file_id: int) -> None:
+        """Index the rows of ``file_id`` just landed."""
+        for exchange, symbol_id, lo, hi in _spans_of(good):
+            self.spans[(table, exchange, symbol_id)].append((lo, hi, file_id))
+
+    def _load(self, table: str, writer: storage.LakeWriter) -> None:
+        self.loaded.add(table)
+        handle = writer.table(table)
+        if handle is None:
+            return
+        actions = handle.get_add_actions(flatten=True)
+        actions = actions if isinstance(actions, pa.Table) else pa.table(actions)
+        needed = [
+            "partition.exchange",
+            "min.symbol_id",
+            "max.symbol_id",
+            "min.ts_local_us",
+            "max.ts_local_us",
+            "min.file_id",
+        ]
+        if not set(needed) <= set(actions.column_names):
+            return
+        rows = pl.from_arrow(actions.select(needed))
+        assert isinstance(rows, pl.DataFrame)
+        single = rows.drop_nulls().filter(pl.col("min.symbol_id") == pl.col("max.symbol_id"))
+        for exchange, symbol_id, _, lo, hi, file_id in single.iter_rows():
+            self.spans[(table, str(exchange), int(symbol_id))].append((int(lo), int(hi), int(file_id)))
+
+
+def _spans_of(good: pl.DataFrame) -> list[tuple[str, int, int, int]]:
+    """``(exchange, symbol_id, first, last)`` receive time per instrument of lake rows (in storage
+    order: one instrument's rows are contiguous and in time order)."""
+    if good.height == 0:
+        return []
+    ids = good["symbol_id"]
+    if ids[0] == ids[-1]:  # one instrument (the usual file): its first and last rows
+        ts = good["ts_local_us"]
+        return [(str(good["exchange"][0]), int(ids[0]), int(ts[0]), int(ts[-1]))]
+    spans = good.group_by("exchange", "symbol_id").agg(
+        pl.col("ts_local_us").min().alias("lo"), pl.col("ts_local_us").max().alias("hi")
+    )
+    return [(str(e), int(s), int(lo), int(hi)) for e, s, lo, hi in spans.iter_rows()]
+
+
+def _substantial(lo: int, hi: int, first: int, last: int) -> bool:
+    if lo > last or first > hi:
+        return False
+    overlap = min(hi, last) - max(lo, first)
+    return overlap >= MIN_OVERLAP_US or overlap >= (hi - lo) / 2
