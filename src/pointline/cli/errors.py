@@ -7,11 +7,11 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import typer
-from rich.console import Console
 
+from pointline.cli.console import make_console
 from pointline.errors import PointlineError
 
-err_console = Console(stderr=True)
+err_console = make_console(stderr=True)
 F = TypeVar("F", bound=Callable[..., object])
 
 

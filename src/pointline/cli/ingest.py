@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from pointline.cli.console import make_console
 from pointline.cli.errors import user_errors
 
-console = Console()
+console = make_console()
 
 
 def register(app: typer.Typer) -> None:

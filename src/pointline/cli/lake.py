@@ -7,13 +7,13 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from pointline.cli.console import make_console
 from pointline.cli.errors import user_errors
 from pointline.research.timeline import us_to_iso
 
-console = Console()
+console = make_console()
 
 LakeOption = Annotated[
     Path | None, typer.Option("--lake", help="Lake directory (default: $POINTLINE_LAKE or ./lake).")

@@ -14,10 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pointline.cli.console import make_console
 from pointline.cli.errors import err_console, user_errors
 from pointline.errors import ValidationError
 
-console = Console(highlight=False, soft_wrap=True)
+console = make_console(highlight=False, soft_wrap=True)
 
 RequestArg = Annotated[Path, typer.Argument(help="Pipeline request (JSON, schema_version 2.0).")]
 

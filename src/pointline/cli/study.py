@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from pointline.cli.console import make_console
 from pointline.cli.errors import user_errors
 
-console = Console()
+console = make_console()
 
 
 def register(app: typer.Typer) -> None:
