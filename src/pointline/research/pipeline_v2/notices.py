@@ -9,7 +9,9 @@ by ``pointline run``):
   describe that instrument at each bar, which is what a cross-asset feature wants and what a loop
   that changes only the trades source's symbol does not);
 - a timeline reaching more than a day beyond the primary trades read (the bars only cover the data;
-  the last, unfinished bar stays open to the timeline end).
+  the last, unfinished bar stays open to the timeline end);
+- an as-of source whose state at some bars is older than :data:`STALE_STATE_US` (its last quote or
+  snapshot before a gap in its data fills every bar of the gap).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pointline.research.pipeline_v2.plan import Plan, expand_symbols
 
 #: A timeline reaching further than this beyond the primary trades read gets a notice (µs).
 COVERAGE_SLACK_US = 86_400_000_000
+#: As-of state older than this at a bar gets a notice (µs).
+STALE_STATE_US = 300_000_000
 
 
 def request_notices(normalised: dict[str, Any]) -> list[str]:
@@ -47,6 +51,27 @@ def coverage_notice(plan: Plan, trades: pl.DataFrame) -> str | None:
         f"but its trades run from {_iso(first)} to {_iso(last)}; bars cover only the data (the last, "
         "unfinished bar stays open to the timeline end)"
     )
+
+
+def stale_state_notices(plan: Plan, used_rows: dict[str, pl.DataFrame]) -> list[str]:
+    """Per as-of source: a notice when the state attached to some bars is older than
+    :data:`STALE_STATE_US` (``used_rows[<source>:asof]`` holds each bar's ``ts`` and the state's
+    ``ts_local_us``)."""
+    out = []
+    symbol = plan.sources[plan.primary].symbol
+    for key, rows in used_rows.items():
+        if not key.endswith(":asof") or rows.height == 0:
+            continue
+        age = rows.select((pl.col("ts") - pl.col("ts_local_us")).alias("age"))["age"]
+        stale = int((age > STALE_STATE_US).sum())
+        if stale:
+            oldest = int(age.max())  # type: ignore[arg-type]
+            out.append(
+                f"{symbol}: source {key.removesuffix(':asof')!r} gives {stale} of {rows.height} bars state "
+                f"older than {STALE_STATE_US // 60_000_000} minutes (the oldest {oldest / 60e6:.1f} minutes): "
+                "its last event before a gap fills every bar of the gap"
+            )
+    return out
 
 
 def _config_notices(request: dict[str, Any]) -> list[str]:

@@ -35,7 +35,7 @@ from pointline.research.pipeline_v2.engine import compute
 from pointline.research.pipeline_v2.gates import GateContext, GateResult, requested_gates, run_gate
 from pointline.research.pipeline_v2.hashing import frame_hash, request_hash
 from pointline.research.pipeline_v2.metrics import compute_metrics
-from pointline.research.pipeline_v2.notices import coverage_notice, request_notices
+from pointline.research.pipeline_v2.notices import coverage_notice, request_notices, stale_state_notices
 from pointline.research.pipeline_v2.plan import Plan, build_plan, expand_symbols, symbols_of
 from pointline.scale.executors import map_items
 
@@ -165,16 +165,8 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
     timings["labels"] = time.perf_counter() - t0
     symbol = plan.sources[plan.primary].symbol
     notice = coverage_notice(plan, inputs[plan.primary])
-    return SymbolRun(
-        symbol,
-        features,
-        gates,
-        reasons,
-        described,
-        result.unassigned_ratio,
-        timings,
-        [notice] if notice else [],
-    )
+    notices = ([notice] if notice else []) + stale_state_notices(plan, result.used_rows)
+    return SymbolRun(symbol, features, gates, reasons, described, result.unassigned_ratio, timings, notices)
 
 
 def _run_symbol_task(tables: dict[str, dict[str, Any]], lake: str, request: dict[str, Any]) -> SymbolRun:
