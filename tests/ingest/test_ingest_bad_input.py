@@ -262,3 +262,12 @@ def test_a_symbols_file_with_a_non_positive_tick_size_is_refused(lake: Path, tmp
     result = CliRunner().invoke(app, ["ingest", str(_first_file(tmp_path)), "--symbols", str(symbols)])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert "tick_size must be a positive number, got '-1'" in " ".join(result.output.split())
+
+
+def test_a_directory_without_data_files_is_an_error_not_an_empty_success(lake: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "typo"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no data here")
+    result = CliRunner().invoke(app, ["ingest", str(empty)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "no data files under" in " ".join(result.output.split())

@@ -68,6 +68,8 @@ def test_cli_coverage_symbols_and_query(lake: Path, tmp_path: Path) -> None:
     assert "trades" in result.output
     result = runner.invoke(app, ["symbols", "--lake", str(lake)])
     assert result.exit_code == 0 and "ETHUSDT" in result.output
+    bad_type = runner.invoke(app, ["symbols", "--type", "perp", "--lake", str(lake)])
+    assert bad_type.exit_code == 2 and "asset_type 'perp' is not one of spot, perpetual" in bad_type.output
     # Piped (not a terminal): whole ids, not squeezed into 80 columns ("6306468…").
     ids = [str(i) for i in list_symbols(lake=lake)["symbol_id"].to_list()]
     assert all(i in result.output for i in ids) and "…" not in result.output

@@ -9,6 +9,7 @@ import typer
 
 from pointline.cli.console import make_console
 from pointline.cli.errors import user_errors
+from pointline.errors import PointlineError
 
 console = make_console()
 
@@ -37,11 +38,18 @@ def ingest_cmd(
 ) -> None:
     """Ingest Tardis CSV(.gz), Binance Vision trades or per-day Parquet files.
 
-    Exits 1 if any file failed, 0 otherwise (duplicates and quarantined rows are not failures).
+    Exits 1 if any file failed, 0 otherwise (duplicates and quarantined rows are not failures);
+    2 when the paths name no data file at all (a mistyped directory is not a successful ingest).
     """
     from pointline.ingest import ingest
+    from pointline.ingest.detect import expand_paths
 
     with user_errors():
+        if not any(True for _ in expand_paths(paths)):
+            raise PointlineError(
+                f"no data files under {', '.join(map(str, paths))} "
+                "(looked for .csv, .csv.gz, .zip and .parquet files, hidden ones skipped)"
+            )
         report = ingest(
             paths,
             format=format,

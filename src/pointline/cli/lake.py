@@ -80,7 +80,7 @@ def query_cmd(
     end: Annotated[str, typer.Argument(help="Exclusive end; a bare date excludes that day.")],
     decoded: Annotated[bool, typer.Option("--decoded", help="Add float px/qty columns.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Write to FILE.parquet or FILE.csv.")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to print when not writing a file.")] = 10,
+    limit: Annotated[int, typer.Option(min=0, help="Rows to print when not writing a file.")] = 10,
     lake: LakeOption = None,
 ) -> None:
     """Read events of one instrument in [START, END)."""

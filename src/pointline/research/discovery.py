@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from pointline.errors import PointlineError
 from pointline.lake import dim_symbol, storage
 from pointline.lake.schema import EVENT_TABLES
 
@@ -58,6 +59,8 @@ def list_symbols(
     -------
     >>> research.list_symbols(exchange="binance-futures", base_asset="BTC", asset_type="perpetual")  # doctest: +SKIP
     """
+    if asset_type is not None and asset_type.lower() not in dim_symbol.ASSET_TYPES:
+        raise PointlineError(f"asset_type {asset_type!r} is not one of {', '.join(dim_symbol.ASSET_TYPES)}")
     df = dim_symbol.read_dim_symbol(lake=lake, current_only=True)
     if df.height == 0:
         return pl.DataFrame(schema={c: pl.Utf8 for c in _SYMBOL_COLUMNS}).select(_SYMBOL_COLUMNS)
