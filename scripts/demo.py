@@ -87,6 +87,8 @@ def main() -> None:
         f"online parity: {parity['online_rows']} bars computed one event at a time "
         f"{'equal' if parity['passed'] else 'DIFFER from'} the {parity['rows']} batch bars"
     )
+    for warning in out["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     console.print("artifacts: " + ", ".join(out["artifacts"]["paths"]))
 
     console.print(Rule("6. Study: composite flow signal across 3 exchanges (examples/study.yaml)"))
@@ -95,6 +97,8 @@ def main() -> None:
     result = run_study(cfg)
     console.print("rank IC of the composite flow signal vs forward return (negative = contrarian):")
     console.print(result.clean.ic.select("horizon", "n", pl.col("ic").round(4), pl.col("p_nw").round(4)))
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     report = write_study(result, WORKDIR / "demo_out" / "study")
     console.print(f"report: {report}")
 
