@@ -52,3 +52,12 @@ def test_regime_min_obs_is_validated():
 
     with pytest.raises(ValidationError, match=r"\$\.regime_min_obs"):
         run_study({"regime_min_obs": -1}, frames={})
+
+
+def test_rolling_folds_start_on_the_bar_grid_not_on_the_first_bar_s_close(frames):
+    result = run_study({"walk_forward": {"train_days": 1.5, "test_days": 0.5}}, frames=frames)
+    folds = result.clean.walk_forward.folds
+    day = 86_400_000_000
+    start = 1_761_955_200_000_000  # 2025-11-01, where the synthetic bars start
+    assert folds["train_start"][0] == start
+    assert folds["test_start"].to_list()[:2] == [start + 3 * day // 2, start + 2 * day]

@@ -149,8 +149,10 @@ def _clean_folds(frame: pl.DataFrame, cfg: StudyConfig) -> list[Fold]:
     first, last = int(frame["ts"].min()), int(frame["ts"].max())
     wf = cfg.walk_forward
     if "train_days" in wf:
+        # Folds tile time from the first bar's *start* (its ts is its end): day-long windows then
+        # fall on UTC midnights of the bar grid, not on the first bar's close (00:05).
         return make_folds(
-            first,
+            first - cfg.interval_us,
             last,
             train_us=int(float(wf["train_days"]) * US_PER_DAY),
             test_us=int(float(wf["test_days"]) * US_PER_DAY),
