@@ -271,3 +271,15 @@ def test_a_directory_without_data_files_is_an_error_not_an_empty_success(lake: P
     result = CliRunner().invoke(app, ["ingest", str(empty)])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert "no data files under" in " ".join(result.output.split())
+
+
+def test_exchange_and_symbol_options_a_tardis_file_does_not_need_are_reported_ignored(
+    lake: Path, tmp_path: Path
+) -> None:
+    result = ingest([_first_file(tmp_path)], exchange="bybit", symbol="ETHUSDT").files[0]
+    assert result.status == "ingested" and result.rows_written == 2
+    assert (
+        result.reason
+        == "--exchange bybit and --symbol ETHUSDT ignored: Tardis rows name their own exchange and symbol"
+    )
+    assert dim_symbol.resolve("binance-futures", "BTCUSDT").symbol == "BTCUSDT"

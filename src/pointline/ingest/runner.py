@@ -235,7 +235,7 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     if bad.height:
         quarantine.append_rows(_quarantine_rows(parsed, bad, file_id, shown), context.lake, context.writer)
     status = manifest.QUARANTINED if bad.height else manifest.INGESTED
-    notes = [_reason_summary(bad)] if bad.height else []
+    notes = ([_reason_summary(bad)] if bad.height else []) + parsed.notes
     if duplicates:
         notes.append(
             f"possible duplicate data: its time range overlaps rows already landed from file_id "

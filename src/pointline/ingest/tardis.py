@@ -69,6 +69,9 @@ class TardisCsv(Format):
         df = drop_blank_lines(df)
         parsed = _trades(df) if kind == "trades" else _quotes(df) if kind == "quotes" else _book(df)
         parsed.malformed = malformed
+        given = [f"--{k} {v}" for k, v in (("exchange", options.exchange), ("symbol", options.symbol)) if v]
+        if given:
+            parsed.notes.append(f"{' and '.join(given)} ignored: Tardis rows name their own exchange and symbol")
         return parsed
 
 
