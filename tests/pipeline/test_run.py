@@ -194,6 +194,27 @@ def test_two_operators_writing_one_column_is_an_error_naming_both(guide_request:
     )
 
 
+def test_the_guide_s_symbol_loop_keeps_each_symbol_s_table(guide_request: dict[str, Any]) -> None:
+    """The guide runs one request_id per symbol in a loop and keeps each output: each output's
+    artifact must still hold its own symbol's table afterwards."""
+    request = copy.deepcopy(guide_request)
+    request["constraints"]["skip_reproducibility_check"] = True
+    results = {}
+    for symbol in ["BTCUSDT", "ETHUSDT"]:
+        for source in request["sources"]:
+            source["filters"]["symbol"] = symbol
+        results[symbol] = pipeline(request)
+    paths = {s: out["artifacts"]["paths"][0] for s, out in results.items()}
+    assert len(set(paths.values())) == 2
+    for symbol, out in results.items():
+        table = pl.read_parquet(paths[symbol])
+        assert table.height == out["results"]["row_count"]
+        assert table["symbol_id"].unique().to_list() == [
+            next(i["symbol_id"] for i in json.loads(Path(out["artifacts"]["paths"][1]).read_text())["inputs"])
+        ]
+    assert pipeline(request)["artifacts"]["paths"] == results["ETHUSDT"]["artifacts"]["paths"]  # a rerun
+
+
 def test_output_validates_against_the_output_schema(guide_request: dict[str, Any]) -> None:
     out = pipeline(guide_request)
     assert validate_output_v2(out) == out

@@ -240,7 +240,11 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
         raise PointlineError(
             f"artifacts.output_dir {output_dir}: cannot create it ({exc.strerror})"
         ) from None
-    table_path = output_dir / f"{normalised['request_id']}.features.parquet"
+    # Named by the request's content too: the same request_id run for another symbol or window (the
+    # guide's loop) gets its own files instead of overwriting the last run's; a rerun of the same
+    # request writes the same files.
+    stem = f"{normalised['request_id']}-{request_hash(normalised)[:12]}"
+    table_path = output_dir / f"{stem}.features.parquet"
     features.write_parquet(table_path)
     paths = [str(table_path.resolve())]
     timings = {
@@ -250,7 +254,7 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
     }
     if normalised.get("artifacts", {}).get("emit_lineage", True):
         lineage = _lineage(normalised, runs, features, lake_root, timings, execution)
-        lineage_path = output_dir / f"{normalised['request_id']}.lineage.json"
+        lineage_path = output_dir / f"{stem}.lineage.json"
         lineage_path.write_text(json.dumps(lineage, indent=2, default=str))
         paths.append(str(lineage_path.resolve()))
 
