@@ -219,19 +219,7 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     )
     _crash_hook()
     context.extents.add(parsed.table, good, file_id)
-    malformed = parsed.malformed if parsed.malformed is not None else pl.DataFrame()
-    if malformed.height:  # lines that were no CSV row: quarantined like the rows that failed a check
-        bad = pl.concat(
-            [
-                bad.select("_row", "file_line_number", "reason", pl.lit(None, dtype=pl.Utf8).alias("raw")),
-                malformed.select(
-                    pl.lit(None, dtype=bad.schema["_row"]).alias("_row"),
-                    pl.col("file_line_number").cast(bad.schema["file_line_number"]),
-                    pl.lit(REASON_UNPARSEABLE).alias("reason"),
-                    "raw",
-                ),
-            ]
-        ).sort("file_line_number")
+    bad = _with_malformed(bad, parsed.malformed)
     if bad.height:
         quarantine.append_rows(_quarantine_rows(parsed, bad, file_id, shown), context.lake, context.writer)
     status = manifest.QUARANTINED if bad.height else manifest.INGESTED
@@ -242,7 +230,7 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
             f"{', '.join(map(str, duplicates))} ({_paths_of(context, duplicates)})"
         )
     reason = "; ".join(notes) or None
-    rows_read = parsed.frame.height + malformed.height
+    rows_read = parsed.frame.height + (0 if parsed.malformed is None else parsed.malformed.height)
     final = LedgerEntry(
         **{
             **entry.__dict__,
@@ -307,6 +295,24 @@ def _failed(context: IngestContext, base: LedgerEntry, fmt_name: str | None, rea
         reason=reason,
         sha256=entry.sha256,
     )
+
+
+def _with_malformed(bad: pl.DataFrame, malformed: pl.DataFrame | None) -> pl.DataFrame:
+    """The rows that failed a check and the lines that were no CSV row (``unparseable``, their own
+    text in ``raw``), in line order."""
+    if malformed is None or malformed.height == 0:
+        return bad
+    return pl.concat(
+        [
+            bad.select("_row", "file_line_number", "reason", pl.lit(None, dtype=pl.Utf8).alias("raw")),
+            malformed.select(
+                pl.lit(None, dtype=bad.schema["_row"]).alias("_row"),
+                pl.col("file_line_number").cast(bad.schema["file_line_number"]),
+                pl.lit(REASON_UNPARSEABLE).alias("reason"),
+                "raw",
+            ),
+        ]
+    ).sort("file_line_number")
 
 
 def _quarantine_rows(parsed: Parsed, bad: pl.DataFrame, file_id: int, path: str) -> pl.DataFrame:

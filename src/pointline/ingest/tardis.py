@@ -71,7 +71,9 @@ class TardisCsv(Format):
         parsed.malformed = malformed
         given = [f"--{k} {v}" for k, v in (("exchange", options.exchange), ("symbol", options.symbol)) if v]
         if given:
-            parsed.notes.append(f"{' and '.join(given)} ignored: Tardis rows name their own exchange and symbol")
+            parsed.notes.append(
+                f"{' and '.join(given)} ignored: Tardis rows name their own exchange and symbol"
+            )
         return parsed
 
 
