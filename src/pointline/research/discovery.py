@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from typing import Any
 
@@ -11,6 +10,7 @@ import polars as pl
 from pointline.errors import PointlineError
 from pointline.lake import dim_symbol, storage
 from pointline.lake.schema import EVENT_TABLES
+from pointline.research.timeline import us_to_iso
 
 LakeArg = str | os.PathLike[str] | None
 
@@ -141,10 +141,7 @@ def no_rows_message(
     coverage = data_coverage(exchange, symbol, lake=lake)[table]
     if not coverage["available"]:
         return f"the lake holds no {symbol} {table} on {exchange} at all (asked for {asked})"
-    first, last = (
-        dt.datetime.fromtimestamp(coverage[k] / 1e6, dt.UTC).isoformat(timespec="seconds")
-        for k in ("first_ts_us", "last_ts_us")
-    )
+    first, last = (us_to_iso(coverage[k]) for k in ("first_ts_us", "last_ts_us"))
     days = coverage["days"]
     return (
         f"no {symbol} {table} on {exchange} in {asked}; "

@@ -98,9 +98,8 @@ def compute_chunked(
                 continue
             if strategy == "bucket":
                 parts = [assign_with_stats(_slice(events, lo, hi), spine)[0] for lo, hi in chunks]
-                filled = [p for p in parts if p.height] or parts[
-                    :1
-                ]  # a source without events: one empty part
+                # A source without events in the timeline: its one empty part (the columns).
+                filled = [p for p in parts if p.height] or parts[:1]
                 bucketed = pl.concat(filled, how="vertical_relaxed") if filled else events.head(0)
             else:
                 bucketed = _asof_chunked(spine, events, chunks)

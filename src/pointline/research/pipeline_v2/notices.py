@@ -16,12 +16,12 @@ by ``pointline run``):
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import polars as pl
 
 from pointline.research.pipeline_v2.plan import Plan, expand_symbols
+from pointline.research.timeline import us_to_iso
 
 #: A timeline reaching further than this beyond the primary trades read gets a notice (µs).
 COVERAGE_SLACK_US = 86_400_000_000
@@ -47,8 +47,8 @@ def coverage_notice(plan: Plan, trades: pl.DataFrame) -> str | None:
         return None
     source = plan.sources[plan.primary]
     return (
-        f"{source.symbol} on {source.exchange}: the timeline is [{_iso(plan.start_us)}, {_iso(plan.end_us)}) "
-        f"but its trades run from {_iso(first)} to {_iso(last)}; bars cover only the data (the last, "
+        f"{source.symbol} on {source.exchange}: the timeline is [{us_to_iso(plan.start_us)}, {us_to_iso(plan.end_us)}) "
+        f"but its trades run from {us_to_iso(first)} to {us_to_iso(last)}; bars cover only the data (the last, "
         "unfinished bar stays open to the timeline end)"
     )
 
@@ -109,7 +109,3 @@ def _reference_notices(single: dict[str, Any]) -> list[str]:
             f"(a reference instrument); to follow each symbol, give it the same symbol as {primary['name']!r}"
         )
     return out
-
-
-def _iso(ts_us: int) -> str:
-    return dt.datetime.fromtimestamp(ts_us / 1e6, dt.UTC).isoformat(timespec="seconds")
