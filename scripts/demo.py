@@ -23,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 
 import pointline
@@ -88,7 +89,7 @@ def main() -> None:
         f"{'equal' if parity['passed'] else 'DIFFER from'} the {parity['rows']} batch bars"
     )
     for warning in out["warnings"]:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     console.print("artifacts: " + ", ".join(out["artifacts"]["paths"]))
 
     console.print(Rule("6. Study: composite flow signal across 3 exchanges (examples/study.yaml)"))
@@ -98,7 +99,7 @@ def main() -> None:
     console.print("rank IC of the composite flow signal vs forward return (negative = contrarian):")
     console.print(result.clean.ic.select("horizon", "n", pl.col("ic").round(4), pl.col("p_nw").round(4)))
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     report = write_study(result, WORKDIR / "demo_out" / "study")
     console.print(f"report: {report}")
 

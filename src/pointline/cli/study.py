@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pointline.cli.console import make_console
@@ -47,5 +48,5 @@ def register(app: typer.Typer) -> None:
                 report = write_study(result, out_dir)
                 bar.update(task, completed=steps + 1, description="done")
             for note in result.notes:
-                console.print(f"[yellow]note:[/] {note}", highlight=False)
+                console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
             console.print(f"report: [bold]{report}[/]  tables: {out_dir / 'tables'}")
