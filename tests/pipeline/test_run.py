@@ -215,6 +215,29 @@ def test_the_guide_s_symbol_loop_keeps_each_symbol_s_table(guide_request: dict[s
     assert pipeline(request)["artifacts"]["paths"] == results["ETHUSDT"]["artifacts"]["paths"]  # a rerun
 
 
+def test_a_volume_threshold_per_symbol_gives_each_symbol_its_own_bars(guide_request: dict[str, Any]) -> None:
+    """BTC and ETH trade very different volumes: one request, a threshold each, identical to running
+    each symbol alone with its threshold."""
+    request = copy.deepcopy(guide_request)
+    request["constraints"]["skip_reproducibility_check"] = True
+    btc = request["spine"]["config"]["volume_threshold"]
+    thresholds = {"BTCUSDT": btc, "ETHUSDT": btc * 20}
+    for source in request["sources"]:
+        source["filters"]["symbol"] = ["BTCUSDT", "ETHUSDT"]
+    request["spine"]["config"]["volume_threshold"] = thresholds
+    both = pl.read_parquet(pipeline(request)["artifacts"]["paths"][0])
+    for symbol, threshold in thresholds.items():
+        single = copy.deepcopy(request)
+        for source in single["sources"]:
+            source["filters"]["symbol"] = symbol
+        single["spine"]["config"]["volume_threshold"] = threshold
+        alone = pl.read_parquet(pipeline(single)["artifacts"]["paths"][0])
+        assert both.filter(pl.col("symbol_id") == alone["symbol_id"][0]).equals(alone)
+    request["spine"]["config"]["volume_threshold"] = {"BTCUSDT": btc}
+    with pytest.raises(PointlineError, match=r"\$\.spine\.config\.volume_threshold: no value for ETHUSDT"):
+        pipeline(request)
+
+
 def test_output_validates_against_the_output_schema(guide_request: dict[str, Any]) -> None:
     out = pipeline(guide_request)
     assert validate_output_v2(out) == out

@@ -350,6 +350,7 @@ def semantic_problems(request: dict[str, Any]) -> list[Problem]:
     problems += _timeline_problems(request.get("timeline"))
     problems += _source_problems(sources)
     problems += _spine_problems(request.get("spine"))
+    problems += _per_symbol_problems(request)
     operators = _dicts(request.get("operators"))
     problems += _duplicates(operators, "operators")
     mode = request.get("mode", "bar_then_feature")
@@ -473,6 +474,33 @@ def _source_problems(sources: list[tuple[int, dict[str, Any]]]) -> list[Problem]
 
 
 _BUILTIN_SPINES = ("clock", "tick", "volume", "dollar", "hybrid_volume_time")
+
+
+def _per_symbol_problems(request: dict[str, Any]) -> list[Problem]:
+    """A spine setting given per symbol (``{"BTCUSDT": 100, "ETHUSDT": 2000}``) names exactly the
+    request's symbols."""
+    spine = request.get("spine")
+    config = spine.get("config") if isinstance(spine, dict) else None
+    if not isinstance(config, dict) or not any(isinstance(v, dict) for v in config.values()):
+        return []
+    try:
+        from pointline.research.pipeline_v2.plan import symbols_of
+
+        symbols = symbols_of(request)
+    except (KeyError, TypeError, IndexError):  # malformed sources: the schema pass reports them
+        return []
+    out: list[Problem] = []
+    for key, value in config.items():
+        if not isinstance(value, dict):
+            continue
+        missing = [s for s in symbols if s not in value]
+        extra = [s for s in value if s not in symbols]
+        if missing or extra:
+            parts = ([f"no value for {', '.join(missing)}"] if missing else []) + (
+                [f"{', '.join(extra)} not among the request's symbols ({', '.join(symbols)})"] if extra else []
+            )
+            out.append((f"$.spine.config.{key}", "; ".join(parts)))
+    return out
 
 
 def _spine_problems(spine: Any) -> list[Problem]:

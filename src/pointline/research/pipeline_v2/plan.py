@@ -88,6 +88,13 @@ def expand_symbols(request: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _spine_config_for(request: dict[str, Any], symbol: str) -> dict[str, Any]:
+    """The spine config of one symbol: a setting given per symbol (``{"BTCUSDT": 100.0, ...}``)
+    becomes that symbol's value."""
+    config = dict(request["spine"].get("config") or {})
+    return {k: (v[symbol] if isinstance(v, dict) else v) for k, v in config.items()}
+
+
 def build_plan(request: dict[str, Any]) -> Plan:
     """Normalise a validated single-symbol request into a :class:`Plan`."""
     sources = {
@@ -126,7 +133,7 @@ def build_plan(request: dict[str, Any]) -> Plan:
         sources=sources,
         primary=primary,
         spine_type=request["spine"]["type"],
-        spine_config=dict(request["spine"].get("config") or {}),
+        spine_config=_spine_config_for(request, sources[primary].symbol),
         operators=tuple(operators),
         labels=tuple(request.get("labels", [])),
         constraints=dict(request.get("constraints") or {}),
