@@ -286,6 +286,23 @@ def test_negative_volume_threshold_names_path_and_expectation() -> None:
     assert problems_of(request) == [("$.spine.config.volume_threshold", "expected a number > 0, got -5")]
 
 
+def test_a_per_symbol_threshold_names_the_bad_symbol_and_the_missing_ones() -> None:
+    request = guide_request()
+    for source in request["sources"]:
+        source["filters"]["symbol"] = ["BTCUSDT", "ETHUSDT"]
+    request["spine"]["config"]["volume_threshold"] = {"BTCUSDT": -1.0, "ETHUSDT": 2000.0}
+    assert problems_of(request) == [
+        ("$.spine.config.volume_threshold.BTCUSDT", "expected a number > 0, got -1.0")
+    ]
+    request["spine"]["config"]["volume_threshold"] = {"BTCUSDT": 100.0, "SOLUSDT": 5.0}
+    assert problems_of(request) == [
+        (
+            "$.spine.config.volume_threshold",
+            "no value for ETHUSDT; SOLUSDT not among the request's symbols (BTCUSDT, ETHUSDT)",
+        )
+    ]
+
+
 def test_error_message_lists_every_problem_as_path_colon_expectation() -> None:
     request = guide_request()
     request["spine"]["config"]["volume_threshold"] = -5

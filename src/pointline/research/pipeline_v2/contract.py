@@ -192,6 +192,12 @@ def _translate(error: SchemaError, root: dict[str, Any]) -> list[Problem]:
     kind = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
     instance = error.instance
+    if kind in ("anyOf", "oneOf") and error.context:
+        # The alternative whose type the value has says best what is wrong with it (a negative
+        # threshold: "a number > 0", not the whole list of alternatives).
+        matched = [e for e in error.context if e.validator != "type"]
+        if matched:
+            return [p for e in matched for p in _translate(e, root)]
     if kind == "required":
         props = schema.get("properties", {})
         return [
