@@ -76,3 +76,13 @@ def test_data_types_choose_files_without_changing_the_market(tmp_path):
 def test_unknown_data_type_is_rejected_naming_the_field():
     with pytest.raises(ValidationError, match="data_types"):
         dataclasses.replace(TINY, data_types=("trades", "book_snapshot_5"))
+
+
+def test_threads_write_the_files_one_thread_writes(tmp_path, monkeypatch):
+    from pointline.synth import market
+
+    config = dataclasses.replace(TINY, symbols=("ETHUSDT", "BTCUSDT"))
+    threaded = _contents(generate_market(tmp_path / "threads", config))
+    monkeypatch.setattr(market, "SYNTH_THREADS", 1)
+    serial = _contents(generate_market(tmp_path / "serial", config))
+    assert threaded == serial and len(serial) == 2 * 2 * 2 * 3

@@ -5,7 +5,9 @@ quotes and book snapshots, written as Tardis CSV.gz files.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,11 +215,22 @@ def generate_market(out_dir: str | Path, config: SynthConfig | None = None) -> l
     if out.exists() and not out.is_dir():
         raise PointlineError(f"output path {out} exists and is not a directory; expected a directory")
     out.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    for symbol in config.symbols:
-        for day in config.dates:
-            asset = asset_day(config, symbol, day)
-            for j in range(len(config.exchanges)):
-                vd = simulate_venue_day(config, asset, j, symbol, "book_snapshot_25" in config.data_types)
-                paths.extend(_write_venue_day(out, config, vd, j))
-    return sorted(paths)
+
+    def one_day(symbol: str, day: dt.date) -> list[Path]:
+        asset = asset_day(config, symbol, day)
+        written = []
+        for j in range(len(config.exchanges)):
+            vd = simulate_venue_day(config, asset, j, symbol, "book_snapshot_25" in config.data_types)
+            written.extend(_write_venue_day(out, config, vd, j))
+        return written
+
+    # Each (symbol, day) depends on nothing else (see above): they run on SYNTH_THREADS threads
+    # (NumPy, zlib and Polars release the GIL), with the same files as one after another.
+    tasks = [(symbol, day) for symbol in config.symbols for day in config.dates]
+    with ThreadPoolExecutor(max_workers=min(SYNTH_THREADS, len(tasks)) or 1) as pool:
+        parts = list(pool.map(lambda task: one_day(*task), tasks))
+    return sorted(p for part in parts for p in part)
+
+
+#: Threads generating (symbol, day) pairs at once.
+SYNTH_THREADS = min(4, os.cpu_count() or 1)
