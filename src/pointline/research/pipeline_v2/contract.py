@@ -503,7 +503,9 @@ def _per_symbol_problems(request: dict[str, Any]) -> list[Problem]:
         extra = [s for s in value if s not in symbols]
         if missing or extra:
             parts = ([f"no value for {', '.join(missing)}"] if missing else []) + (
-                [f"{', '.join(extra)} not among the request's symbols ({', '.join(symbols)})"] if extra else []
+                [f"{', '.join(extra)} not among the request's symbols ({', '.join(symbols)})"]
+                if extra
+                else []
             )
             out.append((f"$.spine.config.{key}", "; ".join(parts)))
     return out
