@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from pointline.errors import PointlineError
 from pointline.synth.config import SynthConfig
@@ -103,6 +102,8 @@ def panel_ic(panel: BarPanel, horizon_minutes: int) -> float:
     x, y = np.concatenate(xs), np.concatenate(ys)
     if x.size < 10:
         raise PointlineError(f"too few bars ({x.size}) to measure an IC at {horizon_minutes} min")
+    from scipy.stats import spearmanr  # imported here: scipy.stats costs ~1 s to import
+
     return float(spearmanr(x, y).statistic)
 
 

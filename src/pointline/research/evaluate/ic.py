@@ -15,7 +15,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from pointline.research.evaluate.columns import require_columns
 
@@ -68,6 +67,8 @@ def ic_one(signal: np.ndarray, label: np.ndarray, horizon_bars: int = 1) -> dict
     >>> round(ic_one(x, x)["ic"], 6)
     1.0
     """
+    from scipy import stats  # imported here: scipy.stats costs ~1 s to import
+
     ok = np.isfinite(signal) & np.isfinite(label)
     s, y = signal[ok], label[ok]
     nan = float("nan")

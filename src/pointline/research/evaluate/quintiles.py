@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-from scipy import stats
 
 from pointline.errors import PointlineError
 from pointline.research.evaluate.columns import require_bins
@@ -48,6 +47,8 @@ def quick_backtest(df: pl.DataFrame, signal_col: str, label_col: str, *, q: int 
     >>> quick_backtest(bars, "s", "y").table["quintile"].to_list()
     ['Q1', 'Q2', 'Q3', 'Q4', 'Q5']
     """
+    from scipy import stats  # imported here: scipy.stats costs ~1 s to import
+
     require_bins(q, "quick_backtest")
     for col in (signal_col, label_col):
         if col not in df.columns:

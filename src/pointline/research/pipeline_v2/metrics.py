@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from pointline.errors import ValidationError
 
@@ -280,6 +279,8 @@ def rank_ic_stats(x: np.ndarray, y: np.ndarray, horizon: int = 1) -> dict[str, A
     >>> rank_ic_stats(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 3.0, 2.0, 4.0]))["ic"]
     0.8
     """
+    from scipy import stats  # imported here: scipy.stats costs ~1 s to import, most runs need none of it
+
     n = len(x)
     lags = max(horizon - 1, 0)
     out: dict[str, Any] = {
