@@ -101,3 +101,12 @@ def test_cli_unknown_symbol_is_a_clear_error(lake: Path, tmp_path: Path) -> None
     result = CliRunner().invoke(app, ["coverage", "binance-futures", "DOGEUSDT", "--lake", str(lake)])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_read_commands_on_a_lake_path_that_does_not_exist_say_so(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = str(tmp_path / "lakee")
+    for args in (["symbols"], ["coverage", "binance-futures", "BTCUSDT"]):
+        result = runner.invoke(app, [*args, "--lake", missing])
+        assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+        assert f"no lake at {missing}" in " ".join(result.output.split())

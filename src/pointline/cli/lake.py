@@ -11,6 +11,7 @@ from rich.table import Table
 
 from pointline.cli.console import make_console
 from pointline.cli.errors import user_errors
+from pointline.errors import PointlineError
 from pointline.research.timeline import us_to_iso
 
 console = make_console()
@@ -18,6 +19,18 @@ console = make_console()
 LakeOption = Annotated[
     Path | None, typer.Option("--lake", help="Lake directory (default: $POINTLINE_LAKE or ./lake).")
 ]
+
+
+def _existing_lake(lake: Path | None) -> str:
+    """The lake these commands read; one that does not exist is a mistyped path, not an empty lake."""
+    import pointline
+
+    root = pointline.get_lake(lake)
+    if "://" not in root and not Path(root).is_dir():
+        raise PointlineError(
+            f"no lake at {root}: nothing has been ingested there (pass --lake, or set POINTLINE_LAKE)"
+        )
+    return root
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +54,11 @@ def symbols(
 
     with user_errors():
         df = list_symbols(
-            exchange=exchange, base_asset=base_asset, asset_type=asset_type, search=search, lake=lake
+            exchange=exchange,
+            base_asset=base_asset,
+            asset_type=asset_type,
+            search=search,
+            lake=_existing_lake(lake),
         )
     table = Table(title=f"{df.height} instrument(s)")
     shown = ["symbol_id", "exchange", "exchange_symbol", "asset_type", "tick_size", "lot_size", "is_inverse"]
@@ -61,7 +78,7 @@ def coverage(
     from pointline.research.discovery import data_coverage
 
     with user_errors():
-        cov = data_coverage(exchange, symbol, lake=lake)
+        cov = data_coverage(exchange, symbol, lake=_existing_lake(lake))
     table = Table(title=f"{exchange} {symbol}")
     for column in ("table", "available", "rows", "first (UTC, ts_local)", "last (UTC, ts_local)", "days"):
         table.add_column(column)
@@ -83,11 +100,15 @@ def query_cmd(
     limit: Annotated[int, typer.Option(min=0, help="Rows to print when not writing a file.")] = 10,
     lake: LakeOption = None,
 ) -> None:
-    """Read events of one instrument in [START, END)."""
+    """Read events of one instrument in [START, END).
+
+    Relative times start with a dash: give the options first and `--` before the arguments, e.g.
+    `pointline query --decoded -- trades binance-futures BTCUSDT -7d now`.
+    """
     from pointline.research.query import read_table
 
     with user_errors():
-        df = read_table(table, exchange, symbol, start, end, decoded=decoded, lake=lake)
+        df = read_table(table, exchange, symbol, start, end, decoded=decoded, lake=_existing_lake(lake))
         assert isinstance(df, pl.DataFrame)
         if out is None:
             console.print(f"{df.height:,} rows")
