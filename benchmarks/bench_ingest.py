@@ -157,6 +157,7 @@ def ingest_vs_read(
             "read_csv_s_min": round(min(reads), 3),
             "repeat": repeat,
             "note": note,
+            **({"target_ratio": ">= 0.5"} if "target" in note else {}),
         }
 
     floor = {
