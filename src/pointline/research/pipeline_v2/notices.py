@@ -11,7 +11,9 @@ by ``pointline run``):
 - a timeline reaching more than a day beyond the primary trades read (the bars only cover the data;
   the last, unfinished bar stays open to the timeline end);
 - an as-of source whose state at some bars is older than :data:`STALE_STATE_US` (its last quote or
-  snapshot before a gap in its data fills every bar of the gap).
+  snapshot before a gap in its data fills every bar of the gap);
+- inputs read from files the ingest flagged ``possible duplicate data`` (the same trades landed
+  twice, or two markets mixed for one instrument).
 """
 
 from __future__ import annotations
@@ -70,6 +72,27 @@ def stale_state_notices(plan: Plan, used_rows: dict[str, pl.DataFrame]) -> list[
                 f"{symbol}: source {key.removesuffix(':asof')!r} gives {stale} of {rows.height} bars state "
                 f"older than {STALE_STATE_US // 60_000_000} minutes (the oldest {oldest / 60e6:.1f} minutes): "
                 "its last event before a gap fills every bar of the gap"
+            )
+    return out
+
+
+def duplicate_input_notices(inputs: list[dict[str, Any]], ledger: pl.DataFrame) -> list[str]:
+    """A notice per source whose rows come from a file the ingest flagged as possible duplicate
+    data (``inputs``: the lineage's input descriptions, with ``file_ids``; ``ledger``: the ingest
+    ledger)."""
+    flagged = ledger.filter(pl.col("reason").str.contains("possible duplicate data", literal=True))
+    if flagged.height == 0:
+        return []
+    reasons = dict(zip(flagged["file_id"].to_list(), flagged["reason"].to_list(), strict=True))
+    out = []
+    for item in inputs:
+        hits = [f for f in item.get("file_ids", []) if f in reasons]
+        if hits:
+            detail = reasons[hits[0]].split("possible duplicate data: ", 1)[-1]
+            out.append(
+                f"source {item['source']!r} ({item['symbol']} {item['table']}) reads {len(hits)} file(s) the "
+                f"ingest flagged as possible duplicate data, e.g. file_id {hits[0]}: {detail}; the same events "
+                "may be counted twice"
             )
     return out
 

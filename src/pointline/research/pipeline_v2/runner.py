@@ -25,7 +25,7 @@ import polars as pl
 
 import pointline
 from pointline.errors import DataNotFoundError, PointlineError
-from pointline.lake import dim_symbol, storage
+from pointline.lake import dim_symbol, manifest, storage
 from pointline.research import query, registries
 from pointline.research.discovery import no_rows_message
 from pointline.research.labels import add_labels
@@ -35,7 +35,12 @@ from pointline.research.pipeline_v2.engine import compute
 from pointline.research.pipeline_v2.gates import GateContext, GateResult, requested_gates, run_gate
 from pointline.research.pipeline_v2.hashing import frame_hash, request_hash
 from pointline.research.pipeline_v2.metrics import compute_metrics
-from pointline.research.pipeline_v2.notices import coverage_notice, request_notices, stale_state_notices
+from pointline.research.pipeline_v2.notices import (
+    coverage_notice,
+    duplicate_input_notices,
+    request_notices,
+    stale_state_notices,
+)
 from pointline.research.pipeline_v2.plan import Plan, build_plan, expand_symbols, symbols_of
 from pointline.scale.executors import map_items
 
@@ -261,7 +266,9 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
     return {
         "schema_version": "2.0",
         "request_id": normalised["request_id"],
-        "warnings": request_notices(normalised) + [n for r in runs for n in r.notices],
+        "warnings": request_notices(normalised)
+        + [n for r in runs for n in r.notices]
+        + duplicate_input_notices([i for r in runs for i in r.inputs], manifest.read_manifest(lake_root)),
         "decision": {"status": "accept" if not failed else "reject", "reasons": reasons},
         "results": {"row_count": features.height, "columns": features.columns, "metrics": metrics},
         "quality_gates": {"passed_gates": passed, "failed_gates": failed, "gate_results": gate_results},
