@@ -209,14 +209,17 @@ def _no_bad_rows() -> pl.DataFrame:
     return pl.DataFrame(schema={"_row": pl.UInt32, "file_line_number": pl.Int32, "reason": pl.Utf8})
 
 
+#: A receive or exchange time at or before the epoch is no market data (a missing exchange time is allowed).
+_TIME_NOT_POSITIVE = (pl.col("ts_local_us") <= 0) | (pl.col("ts_exch_us") <= 0).fill_null(False)
+
+
 def _checks(table: str, pairs: list[Pair]) -> list[tuple[pl.Expr | None, str | pl.Expr]]:
     """The row checks in order, as ``(condition, reason)`` (see the module docstring)."""
     reason = pl.col("_reason")
     checks: list[tuple[pl.Expr | None, str | pl.Expr]] = [
         (reason.is_not_null(), reason),
         (pl.col("symbol_id").is_null(), REASON_UNPARSEABLE),
-        # A receive time at or before the epoch is no market data (a missing exchange time is allowed).
-        ((pl.col("ts_local_us") <= 0) | (pl.col("ts_exch_us") <= 0).fill_null(False), REASON_NON_POSITIVE),
+        (_TIME_NOT_POSITIVE, REASON_NON_POSITIVE),
     ]
     for p in pairs:
         # Missing = null or empty text (the scan's code): a quoted empty field `""` is empty text.
@@ -285,7 +288,7 @@ def _clean_book_lists(
     """
     if frame["_reason"].null_count() != frame.height or frame["symbol_id"].null_count():
         return None
-    if frame.select(((pl.col("ts_local_us") <= 0) | (pl.col("ts_exch_us") <= 0)).any()).item():
+    if frame.select(_TIME_NOT_POSITIVE.any()).item():
         return None
     out = []
     for side in ("bid", "ask"):

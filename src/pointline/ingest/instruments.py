@@ -207,7 +207,8 @@ def load_symbols_file(path: str | Path) -> dict[tuple[str, str], dict[str, Any]]
             if value in (None, ""):
                 continue
             number = _float(value)
-            if number is None or not math.isfinite(number) or number <= 0:
+            assert number is not None  # empty values were skipped
+            if not math.isfinite(number) or number <= 0:
                 raise PointlineError(
                     f"symbols file {path}, record {i} ({rec['exchange']} {rec['symbol']}): "
                     f"{size} must be a positive number, got {value!r}"

@@ -19,7 +19,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import polars as pl
-import pyarrow as pa
 
 from pointline.lake import storage
 
@@ -56,11 +55,9 @@ class Extents:
 
     def _load(self, table: str, writer: storage.LakeWriter) -> None:
         self.loaded.add(table)
-        handle = writer.table(table)
-        if handle is None:
+        actions = storage.file_stats(table, writer=writer)
+        if actions is None:
             return
-        actions = handle.get_add_actions(flatten=True)
-        actions = actions if isinstance(actions, pa.Table) else pa.table(actions)
         needed = [
             "partition.exchange",
             "min.symbol_id",

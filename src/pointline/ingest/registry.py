@@ -58,7 +58,7 @@ class Parsed:
     source: pl.DataFrame
     levels: int = 0
     notes: list[str] = field(default_factory=list)
-    malformed: pl.DataFrame | None = None
+    malformed: pl.DataFrame = field(default_factory=lambda: _no_malformed())
     #: Distinct ``(exchange, symbol)`` in first-seen order, once computed
     #: (:func:`pointline.ingest.canonical.instruments_in`); ``uniform`` when every row carries the one.
     instruments: list[tuple[str, str]] | None = None

@@ -230,7 +230,7 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
             f"{', '.join(map(str, duplicates))} ({_paths_of(context, duplicates)})"
         )
     reason = "; ".join(notes) or None
-    rows_read = parsed.frame.height + (0 if parsed.malformed is None else parsed.malformed.height)
+    rows_read = parsed.frame.height + parsed.malformed.height
     final = LedgerEntry(
         **{
             **entry.__dict__,
@@ -297,10 +297,10 @@ def _failed(context: IngestContext, base: LedgerEntry, fmt_name: str | None, rea
     )
 
 
-def _with_malformed(bad: pl.DataFrame, malformed: pl.DataFrame | None) -> pl.DataFrame:
+def _with_malformed(bad: pl.DataFrame, malformed: pl.DataFrame) -> pl.DataFrame:
     """The rows that failed a check and the lines that were no CSV row (``unparseable``, their own
     text in ``raw``), in line order."""
-    if malformed is None or malformed.height == 0:
+    if malformed.height == 0:
         return bad
     return pl.concat(
         [

@@ -135,7 +135,7 @@ def no_rows_message(
     -------
     >>> no_rows_message("trades", "binance-futures", "BTCUSDT", ("2024-06-01", "2024-06-04"))  # doctest: +SKIP
     'no BTCUSDT trades on binance-futures in [2024-06-01, 2024-06-04); the lake holds them from
-    2024-05-01T00:00:00+00:00 to 2024-05-03T23:59:59+00:00 (3 days)'
+    2024-05-01T00:00:00.018898Z to 2024-05-03T23:59:59.990000Z (3 days)'
     """
     asked = f"[{span[0]}, {span[1]})"
     coverage = data_coverage(exchange, symbol, lake=lake)[table]

@@ -15,7 +15,14 @@ Modules: :mod:`~pointline.lake.storage.tables` (where a table lives, opening it,
 exchange, date and Delta statistics, and lazy scans of them). Import from the package.
 """
 
-from pointline.lake.storage.scan import DataFile, data_files, partition_files, scan_partitions, value_ranges
+from pointline.lake.storage.scan import (
+    DataFile,
+    data_files,
+    file_stats,
+    partition_files,
+    scan_partitions,
+    value_ranges,
+)
 from pointline.lake.storage.tables import LakeArg, open_table, read_all, table_uri, table_version
 from pointline.lake.storage.writer import CHECKPOINT_EVERY, LakeWriter, append, delete_where
 
@@ -27,6 +34,7 @@ __all__ = [
     "append",
     "data_files",
     "delete_where",
+    "file_stats",
     "open_table",
     "partition_files",
     "read_all",

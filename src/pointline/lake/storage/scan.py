@@ -83,18 +83,24 @@ def value_ranges(
     """``(min, max)`` of ``column`` in each data file of ``table``, from the Delta statistics
     (``(None, None)`` for a file without them; empty when the table does not exist). Through
     ``writer``'s open handle when given."""
-    if writer is not None:
-        handle = writer.table(table)
-        actions = None if handle is None else _add_actions(handle)
-    else:
-        with reading(table, lake) as handle:
-            actions = None if handle is None else _add_actions(handle)
+    actions = file_stats(table, lake=lake, writer=writer)
     if actions is None:
         return []
     names = set(actions.column_names)
     lows = actions.column(f"min.{column}").to_pylist() if f"min.{column}" in names else [None] * len(actions)
     highs = actions.column(f"max.{column}").to_pylist() if f"max.{column}" in names else [None] * len(actions)
     return list(zip(lows, highs, strict=True))
+
+
+def file_stats(table: str, *, lake: LakeArg = None, writer: LakeWriter | None = None) -> pa.Table | None:
+    """One row per data file of ``table``: ``path``, ``partition.<column>``, ``min.<column>``,
+    ``max.<column>``, ``null_count.<column>`` (the Delta add actions, flattened); ``None`` when the
+    table does not exist. Through ``writer``'s open handle when given."""
+    if writer is not None:
+        handle = writer.table(table)
+        return None if handle is None else _add_actions(handle)
+    with reading(table, lake) as handle:
+        return None if handle is None else _add_actions(handle)
 
 
 def partition_files(

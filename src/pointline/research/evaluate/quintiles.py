@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pointline.errors import PointlineError
-from pointline.research.evaluate.columns import require_bins
+from pointline.research.evaluate.columns import require_bins, require_columns
 from pointline.research.evaluate.deciles import quantile_bins
 
 
@@ -50,9 +50,7 @@ def quick_backtest(df: pl.DataFrame, signal_col: str, label_col: str, *, q: int 
     from scipy import stats  # imported here: scipy.stats costs ~1 s to import
 
     require_bins(q, "quick_backtest")
-    for col in (signal_col, label_col):
-        if col not in df.columns:
-            raise PointlineError(f"quick_backtest: column {col!r} not in frame")
+    require_columns(df, [signal_col, label_col], "quick_backtest")
     pair = df.select(
         pl.col(signal_col).cast(pl.Float64).fill_nan(None).alias("s"),
         pl.col(label_col).cast(pl.Float64).fill_nan(None).alias("y"),
