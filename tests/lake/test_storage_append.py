@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import polars as pl
+import pyarrow.compute as pc
+import pytest
 
 from pointline.lake import storage
 from pointline.lake.schema import PARTITION_COLUMNS, TRADES
+from pointline.lake.storage import writer
 
 DAY = 86_400_000_000
 
@@ -57,3 +61,73 @@ def test_delete_by_file_id_removes_exactly_that_files_rows(lake: Path) -> None:
     storage.append("trades", second, lake=lake, partition_by=PARTITION_COLUMNS)
     assert storage.delete_where("trades", "file_id = 1", lake=lake) == 6
     assert _landed(lake).equals(second)
+
+
+def test_delta_readers_that_trust_file_statistics_find_rows_by_text_columns(lake: Path) -> None:
+    """delta-rs's own Arrow dataset turns a file's min/max into guarantees (and a missing min/max
+    into ``column >= null``, which hid every file from ``symbol = ...`` filters): the statistics
+    the writer records must cover text columns, exactly."""
+    rows = _rows(1, 9, start_us=1_714_521_600_000_000, exchanges=("binance-futures", "bybit"))
+    storage.append("trades", rows, lake=lake, partition_by=PARTITION_COLUMNS)
+    handle = storage.open_table("trades", lake)
+    assert handle is not None
+    delta_rs = handle.to_pyarrow_dataset()
+    assert delta_rs.count_rows(filter=pc.field("symbol") == "BTCUSDT") == 9
+    assert delta_rs.count_rows(filter=pc.field("trade_id") == "t4") == 1
+    stats = storage.file_stats("trades", lake=lake)
+    assert stats is not None
+    recorded = pl.from_arrow(
+        stats.select(["partition.exchange", "partition.date", "min.trade_id", "max.trade_id"])
+    )
+    expected = rows.group_by("exchange", "date").agg(
+        pl.col("trade_id").min(), pl.col("trade_id").max().alias("hi")
+    )
+    assert sorted(recorded.rows()) == sorted(expected.rows())
+    assert stats.column("max.symbol").to_pylist() == ["BTCUSDT"] * stats.num_rows
+
+
+def test_arrow_dataset_reads_a_version_prunes_partitions_and_ignores_file_statistics(lake: Path) -> None:
+    first = _rows(1, 9, start_us=1_714_521_600_000_000, exchanges=("binance-futures", "bybit"))
+    storage.append("trades", first, lake=lake, partition_by=PARTITION_COLUMNS)
+    storage.append(
+        "trades",
+        _rows(2, 4, start_us=1_714_608_000_000_000, exchanges=("bybit",)),
+        lake=lake,
+        partition_by=PARTITION_COLUMNS,
+    )
+    latest = storage.arrow_dataset("trades", lake)
+    assert latest is not None and latest.count_rows() == 13
+    by_exchange = pl.from_arrow(latest.to_table(filter=pc.field("exchange") == "bybit"))
+    assert by_exchange["exchange"].unique().to_list() == ["bybit"]
+    assert by_exchange.height == 4 + sum(1 for i in range(9) if i % 2 == 1)
+    old = storage.arrow_dataset("trades", lake, version=0)
+    assert old is not None
+    back = pl.from_arrow(old.to_table()).select(TRADES.columns).sort("file_id", "file_line_number")
+    assert back.equals(first)
+    with pytest.raises(ValueError, match=r"trades has versions 0\.\.1, not 2"):
+        storage.arrow_dataset("trades", lake, version=2)
+    assert storage.arrow_dataset("quotes", lake) is None
+
+
+def test_arrow_dataset_finds_rows_of_files_whose_statistics_leave_text_columns_out(
+    lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lakes written before text columns had statistics: delta-rs's dataset hides their files from a
+    ``symbol`` filter; :func:`storage.arrow_dataset` (partition values only) does not."""
+    numeric_only = writer._file_stats
+
+    def without_text(data: pl.DataFrame) -> str:
+        stats = json.loads(numeric_only(data))
+        for bound in ("minValues", "maxValues"):
+            stats[bound] = {c: v for c, v in stats[bound].items() if data.schema[c] != pl.Utf8}
+        return json.dumps(stats)
+
+    monkeypatch.setattr(writer, "_file_stats", without_text)
+    rows = _rows(1, 9, start_us=1_714_521_600_000_000, exchanges=("binance-futures", "bybit"))
+    storage.append("trades", rows, lake=lake, partition_by=PARTITION_COLUMNS)
+    handle = storage.open_table("trades", lake)
+    assert handle is not None
+    assert handle.to_pyarrow_dataset().count_rows(filter=pc.field("symbol") == "BTCUSDT") == 0
+    ours = storage.arrow_dataset("trades", lake)
+    assert ours is not None
+    assert ours.count_rows(filter=pc.field("symbol") == "BTCUSDT") == 9

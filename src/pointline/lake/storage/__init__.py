@@ -23,7 +23,14 @@ from pointline.lake.storage.scan import (
     scan_partitions,
     value_ranges,
 )
-from pointline.lake.storage.tables import LakeArg, open_table, read_all, table_uri, table_version
+from pointline.lake.storage.tables import (
+    LakeArg,
+    arrow_dataset,
+    open_table,
+    read_all,
+    table_uri,
+    table_version,
+)
 from pointline.lake.storage.writer import CHECKPOINT_EVERY, LakeWriter, append, delete_where
 
 __all__ = [
@@ -32,6 +39,7 @@ __all__ = [
     "LakeArg",
     "LakeWriter",
     "append",
+    "arrow_dataset",
     "data_files",
     "delete_where",
     "file_stats",

@@ -376,14 +376,24 @@ def _partition_text(value: object) -> str:
 
 
 def _file_stats(data: pl.DataFrame) -> str:
-    """Delta ``stats`` JSON of one file: row count, null counts, min/max of numeric and date columns
-    (what delta-rs uses to skip files in deletes and scans)."""
+    """Delta ``stats`` JSON of one file: row count, null counts, min/max of numeric, date and text
+    columns (what delta-rs uses to skip files in deletes and scans).
+
+    Text columns get exact (untruncated) min/max: a reader may treat a column whose min/max are
+    missing while its null count is 0 as unknown, but delta-rs's Arrow datasets turn the missing
+    value into ``column >= null``, which skips the file for every filter on that column (``WHERE
+    symbol = 'ETHUSDT'`` would find nothing).
+    """
     ranged = [c for c, t in data.schema.items() if t in _STATS_TYPES]
     row = data.select(
         *[pl.col(c).min().alias(f"min:{c}") for c in ranged],
         *[pl.col(c).max().alias(f"max:{c}") for c in ranged],
         *[pl.col(c).null_count().alias(f"null:{c}") for c in data.columns],
     ).row(0, named=True)
+    for c, t in data.schema.items():
+        if t == pl.Utf8:  # Series.min/max: several times cheaper on text than an expression
+            row[f"min:{c}"], row[f"max:{c}"] = data[c].min(), data[c].max()
+            ranged.append(c)
 
     def plain(value: object) -> object:
         return value.isoformat() if isinstance(value, dt.date) else value
