@@ -2,7 +2,7 @@
 
 1. synthesise Tardis CSV.gz files (3 exchanges x BTCUSDT/ETHUSDT x 3 days, planted contrarian flow effect);
 2. ingest them into ./lake (exact fixed-point, idempotent);
-3. discover and 4. query what landed;
+3. discover and 4. query what landed (the Python readers and SQL);
 5. run the guide's pipeline request (examples/guide_request.json): volume bars, trade/quote/book
    features, labels, and the quality gates that recompute to prove there is no lookahead, plus the
    online-parity gate: every event replayed one at a time through the online path gives the same table;
@@ -28,7 +28,7 @@ from rich.rule import Rule
 
 import pointline
 from pointline.ingest import ingest
-from pointline.research import data_coverage, list_symbols, pipeline, query
+from pointline.research import data_coverage, list_symbols, pipeline, query, sql
 from pointline.research.study import StudyConfig, run_study, write_study
 from pointline.synth import SynthConfig, generate_market
 
@@ -66,6 +66,12 @@ def main() -> None:
     trades = query.trades("binance-futures", "BTCUSDT", START, START + dt.timedelta(days=1), decoded=True)
     console.print(trades.select("ts_local_us", "side", "px", "qty", "px_int", "qty_int").head(5))
     console.print(f"{trades.height:,} trades on {START}")
+    volume = sql.sql(
+        "SELECT exchange, symbol, count(*) AS trades, CAST(round(sum(px * qty)) AS BIGINT) AS notional "
+        "FROM trades_decoded GROUP BY ALL ORDER BY ALL"
+    )
+    console.print("the same lake in SQL (DuckDB; `pointline sql`): trades and notional per instrument")
+    console.print(volume)
 
     console.print(Rule("5. Pipeline: the guide's request, gated (examples/guide_request.json)"))
     request = json.loads((EXAMPLES / "guide_request.json").read_text())

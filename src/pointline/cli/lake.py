@@ -1,4 +1,4 @@
-"""`pointline symbols`, `pointline coverage`, `pointline query`: looking into the lake."""
+"""`pointline symbols`, `pointline coverage`, `pointline query`, `pointline sql`: looking into the lake."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
     app.command("symbols")(symbols)
     app.command("coverage")(coverage)
     app.command("query")(query_cmd)
+    app.command("sql")(sql_cmd)
 
 
 def symbols(
@@ -110,14 +111,56 @@ def query_cmd(
     with user_errors():
         df = read_table(table, exchange, symbol, start, end, decoded=decoded, lake=_existing_lake(lake))
         assert isinstance(df, pl.DataFrame)
-        if out is None:
-            console.print(f"{df.height:,} rows")
+        _show_or_write(df, out, limit)
+
+
+def sql_cmd(
+    query: Annotated[str, typer.Argument(help="A DuckDB SQL query over the lake's views.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write to FILE.parquet or FILE.csv.")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Rows to print when not writing a file.")] = 10,
+    version: Annotated[
+        list[str] | None,
+        typer.Option("--version", help="TABLE=N: read TABLE at its Delta version N (repeatable)."),
+    ] = None,
+    lake: LakeOption = None,
+) -> None:
+    """Run SQL (DuckDB) over the lake; needs the `sql` extra.
+
+    Views: trades, quotes, book_snapshot_25 (stored fixed-point columns); trades_decoded,
+    quotes_decoded, book_snapshot_25_decoded (plus float px/qty…); dim_symbol, _ingest_manifest,
+    _quarantine. Example: `pointline sql "SELECT exchange, date, count(*) FROM trades GROUP BY ALL"`.
+    """
+    from pointline.research.sql import sql
+
+    with user_errors():
+        versions = _versions(version or [])
+        df = sql(query, lake=_existing_lake(lake), versions=versions)
+        _show_or_write(df, out, limit)
+
+
+def _versions(items: list[str]) -> dict[str, int]:
+    """``--version TABLE=N`` options as ``{table: N}``."""
+    versions = {}
+    for item in items:
+        table, _, number = item.partition("=")
+        if not table or not number.strip().isdigit():
+            raise PointlineError(f"--version takes TABLE=N (e.g. trades=12), got {item!r}")
+        versions[table.strip()] = int(number)
+    return versions
+
+
+def _show_or_write(df: pl.DataFrame, out: Path | None, limit: int) -> None:
+    """Print the first ``limit`` rows (every column), or write ``df`` to ``out`` (.parquet or .csv;
+    CSV leaves list columns out)."""
+    if out is None:
+        console.print(f"{df.height:,} rows")
+        with pl.Config(tbl_rows=limit, tbl_cols=-1, tbl_width_chars=console.width):
             console.print(df.head(limit))
-            return
-        if out.suffix == ".parquet":
-            df.write_parquet(out)
-        elif out.suffix == ".csv":
-            df.select(pl.exclude(pl.List(pl.Int64), pl.List(pl.Float64))).write_csv(out)
-        else:
-            raise ValueError(f"--out must end in .parquet or .csv, got {out.name!r}")
+        return
+    if out.suffix == ".parquet":
+        df.write_parquet(out)
+    elif out.suffix == ".csv":
+        df.select(pl.exclude(pl.List(pl.Int64), pl.List(pl.Float64))).write_csv(out)
+    else:
+        raise ValueError(f"--out must end in .parquet or .csv, got {out.name!r}")
     console.print(f"wrote {df.height:,} rows to {out}")

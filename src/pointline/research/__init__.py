@@ -23,12 +23,12 @@ _LAZY = {
     ),
 }
 
-__all__ = ["data_coverage", "list_symbols", "pipeline", "query", "validate_quant_research_input_v2"]
+__all__ = ["data_coverage", "list_symbols", "pipeline", "query", "sql", "validate_quant_research_input_v2"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "query":
-        return importlib.import_module("pointline.research.query")
+    if name in ("query", "sql"):
+        return importlib.import_module(f"pointline.research.{name}")
     if name in _LAZY:
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(module), attr)
