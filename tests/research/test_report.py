@@ -7,13 +7,16 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from pointline.cli import app
 from pointline.research.report import render_report
+from pointline.research.report.html import _oos_summary
 from pointline.research.study import StudyConfig, run_study, synthetic_feature_frames
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -104,3 +107,25 @@ def test_cli_study_reports_a_bad_config_field(tmp_path):
     res = CliRunner().invoke(app, ["study", str(cfg)])
     assert res.exit_code == 2
     assert "threshholds" in res.output
+
+
+def test_walk_forward_summary_is_per_trade_over_all_folds():
+    # Fold 0: 10 trades, +100 bps, 8 wins; fold 1: 90 trades, -90 bps, 36 wins; fold 2: no trades.
+    folds = pl.DataFrame(
+        {
+            "oos_n_trades": [10.0, 90.0, 0.0],
+            "oos_total_pnl_bps": [100.0, -90.0, 0.0],
+            "oos_avg_pnl_bps": [10.0, -1.0, 0.0],
+            "oos_win_rate": [0.8, 0.4, 0.0],
+            "is_n_trades": [60.0, 20.0, 20.0],
+            "is_total_pnl_bps": [120.0, 20.0, 60.0],
+            "is_avg_pnl_bps": [2.0, 1.0, 3.0],
+        }
+    )
+    got = _oos_summary(SimpleNamespace(mode="clean", walk_forward=SimpleNamespace(folds=folds)))
+    assert got["oos_n_trades"] == 100 and got["oos_total_pnl_bps"] == pytest.approx(10.0)
+    assert got["oos_avg_pnl_bps"] == pytest.approx(10.0 / 100)  # not the folds' mean, 3.0
+    assert got["oos_win_rate"] == pytest.approx(44 / 100)  # not 0.4
+    assert got["is_avg_pnl_bps"] == pytest.approx(200.0 / 100)
+    none = _oos_summary(SimpleNamespace(mode="clean", walk_forward=SimpleNamespace(folds=folds[2:])))
+    assert none["oos_avg_pnl_bps"] == 0.0 and none["oos_win_rate"] == 0.0

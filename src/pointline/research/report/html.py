@@ -118,16 +118,24 @@ def _analysis_section(a: Any, fee_bps: float) -> str:
     return "\n".join(parts)
 
 
+def _per_trade(total: pl.Expr, n: pl.Expr) -> pl.Expr:
+    """``total / n`` over all folds' trades, 0 without trades (the metrics' no-trade convention)."""
+    return pl.when(n.sum() > 0).then(total.sum() / n.sum()).otherwise(0.0)
+
+
 def _oos_summary(a: Any) -> dict[str, Any]:
+    """Walk-forward totals over the folds, per trade (not an average of per-fold averages, which
+    weights a fold of 5 trades like one of 500 and counts a fold without trades as 0 bps, 0 % wins)."""
     f = a.walk_forward.folds
     if "oos_n_trades" not in f.columns:
         return {"study": a.mode, "oos_n_trades": 0}
+    oos_n, is_n = pl.col("oos_n_trades"), pl.col("is_n_trades")
     agg = f.select(
-        pl.col("oos_n_trades").sum(),
+        oos_n.sum(),
         pl.col("oos_total_pnl_bps").sum(),
-        pl.col("oos_avg_pnl_bps").mean(),
-        pl.col("oos_win_rate").mean(),
-        pl.col("is_avg_pnl_bps").mean(),
+        _per_trade(pl.col("oos_total_pnl_bps"), oos_n).alias("oos_avg_pnl_bps"),
+        _per_trade(pl.col("oos_win_rate") * oos_n, oos_n).alias("oos_win_rate"),
+        _per_trade(pl.col("is_total_pnl_bps"), is_n).alias("is_avg_pnl_bps"),
     ).row(0, named=True)
     return {"study": a.mode, **agg}
 
