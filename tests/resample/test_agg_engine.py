@@ -12,6 +12,7 @@ from pointline.research.resample import AggregateConfig, aggregate
 from pointline.research.resample.aggregations.notebook import NOTEBOOK_COLUMNS
 
 INTERVAL = 1_000_000
+KEYS_AND_BAR = ["symbol_id", "bar_index", "bucket_start", "bucket_end", "ts", "is_complete"]
 
 
 def clock_bucketed(n: int = 3000, seed: int = 0, symbols: tuple[int, ...] = (1,)) -> pl.DataFrame:
@@ -76,6 +77,21 @@ def test_spine_keeps_empty_bars_with_zero_count_and_null_features() -> None:
     assert out.height == 60
     empty = out.filter(pl.col("bar_index") == 5).row(0, named=True)
     assert empty["trade_count"] == 0 and empty["vwap"] is None and empty["ts"] == 6 * INTERVAL
+
+
+def test_a_renamed_trade_count_is_still_zero_on_empty_spine_bars() -> None:
+    # docs/features.md's own example prefixes the notebook features ("nb_"); the count keeps its meaning.
+    ev = clock_bucketed().filter(pl.col("bar_index") != 5)
+    spine = clock_bucketed().select(KEYS_AND_BAR).unique().sort("bar_index")
+    specs = [
+        {"agg": "trade_count", "output_name": "n_trades"},
+        {"agg": "microstructure", "output_prefix": "nb_"},
+    ]
+    empty = (
+        aggregate(ev, AggregateConfig(specs, spine=spine)).filter(pl.col("bar_index") == 5).row(0, named=True)
+    )
+    assert empty["n_trades"] == 0 and empty["nb_trade_count"] == 0
+    assert empty["nb_vol_imbalance"] is None
 
 
 def test_lazy_and_eager_input_agree() -> None:

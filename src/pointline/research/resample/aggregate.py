@@ -137,7 +137,9 @@ def aggregate(bucketed: pl.DataFrame | pl.LazyFrame, config: AggregateConfig) ->
     feature_cols = [new for r in resolved for new in r.renames.values()]
     result = result.select(*KEYS, *bar_cols, *feature_cols).sort(list(KEYS))
     if config.spine is not None:
-        result = _onto_spine(result, config.spine, bar_cols, feature_cols)
+        # A trade count is 0 on an empty bar under whatever name the request gave it.
+        counts = [new for r in resolved for old, new in r.renames.items() if old == "trade_count"]
+        result = _onto_spine(result, config.spine, bar_cols, feature_cols, counts)
     return result
 
 
@@ -247,7 +249,11 @@ def _add_kernel_outputs(result: pl.DataFrame, frame: pl.DataFrame, resolved: lis
 
 
 def _onto_spine(
-    result: pl.DataFrame, spine: pl.DataFrame, bar_cols: list[str], feature_cols: list[str]
+    result: pl.DataFrame,
+    spine: pl.DataFrame,
+    bar_cols: list[str],
+    feature_cols: list[str],
+    count_cols: list[str],
 ) -> pl.DataFrame:
     missing = [k for k in KEYS if k not in spine.columns]
     if missing:
@@ -255,6 +261,6 @@ def _onto_spine(
     spine_bar_cols = [c for c in BAR_COLUMNS if c in spine.columns]
     base = spine.select(*KEYS, *spine_bar_cols)
     joined = base.join(result.drop(bar_cols), on=list(KEYS), how="left", maintain_order="left")
-    if "trade_count" in feature_cols:
-        joined = joined.with_columns(pl.col("trade_count").fill_null(0))
+    if count_cols:
+        joined = joined.with_columns(pl.col(c).fill_null(0) for c in count_cols)
     return joined.select(*KEYS, *spine_bar_cols, *feature_cols).sort(list(KEYS))
