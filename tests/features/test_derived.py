@@ -86,6 +86,24 @@ def test_features_are_computed_per_symbol() -> None:
     assert out.filter(pl.col("symbol_id") == 2)["ret_1bar"].equals(alone["ret_1bar"])
 
 
+def test_bars_closing_at_the_same_ts_keep_their_bar_order() -> None:
+    # Event bars can close at one instant (a large trade closing several split bars); a shuffled
+    # frame must not make bar 1's predecessor the later bar 2.
+    df = pl.DataFrame(
+        {
+            "symbol_id": [1] * 4,
+            "bar_index": [0, 1, 2, 3],
+            "ts": [10, 20, 20, 30],
+            "close": [100.0, 101.0, 102.0, 103.0],
+        }
+    )
+    want = [None, 101 / 100 - 1, 102 / 101 - 1, 103 / 102 - 1]
+    for frame in (df, df.reverse(), df.sample(fraction=1.0, shuffle=True, seed=2)):
+        out = add_derived_features(frame, ["ret_1bar"])
+        assert out["bar_index"].to_list() == [0, 1, 2, 3]
+        assert out["ret_1bar"].to_list() == [None, *[pytest.approx(w) for w in want[1:]]]
+
+
 @settings(max_examples=30, deadline=None)
 @given(k=st.integers(min_value=0, max_value=59), seed=st.integers(0, 1000))
 def test_truncating_history_after_bar_k_leaves_rows_up_to_k_unchanged(k: int, seed: int) -> None:

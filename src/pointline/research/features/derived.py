@@ -94,12 +94,13 @@ def add_derived_features(
     by:
         Series key (``None``: the frame is one series).
     order_by:
-        Column giving bar order within a series (default ``ts``).
+        Column giving bar order within a series (default ``ts``); bars at the same ``order_by``
+        are ordered by ``bar_index`` when the frame has it.
 
     Returns
     -------
     pl.DataFrame
-        Input columns plus one column per feature, sorted by ``(by, order_by)``.
+        Input columns plus one column per feature, sorted by ``(by, order_by, bar_index)``.
 
     Raises
     ------
@@ -130,6 +131,10 @@ def add_derived_features(
                         f"(columns: {frame.columns})"
                     )
     keys = [by, order_by] if by is not None else [order_by]
+    # Several bars can close at the same instant (event bars, split trades); their own order is
+    # bar_index, so a tie never lets a row see a later bar as its predecessor.
+    if "bar_index" in frame.columns and "bar_index" not in keys:
+        keys.append("bar_index")
     frame = frame.sort(keys, maintain_order=True)
     exprs = [f.build() if by is None else f.build().over(by) for f in chosen]
     return frame.with_columns(e.alias(f.name) for e, f in zip(exprs, chosen, strict=True))
