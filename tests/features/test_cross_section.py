@@ -54,6 +54,21 @@ def test_base_clock_mode_joins_others_as_of_backward() -> None:
     assert out["bar_ts_eth"].to_list() == [None, 15]
 
 
+def test_base_bars_sharing_a_ts_stay_one_row_each_and_see_the_latest_other_bar() -> None:
+    # Event bars close at one instant when a trade closes several of them; each base bar stays one
+    # row, and the other series contributes its LAST bar known at that instant (bar order, not input order).
+    btc = pl.DataFrame(
+        {"bar_index": [0, 1, 2, 3], "ts": [10, 20, 20, 30], "flow_imbalance": [0.1, 0.2, 0.3, 0.4]}
+    )
+    eth = pl.DataFrame({"bar_index": [0, 1, 2], "ts": [15, 20, 20], "flow_imbalance": [0.5, 0.6, 0.7]})
+    out = align_cross_section({"btc": btc.reverse(), "eth": eth.reverse()}, base="btc")
+    assert out["bar_index"].to_list() == [0, 1, 2, 3]
+    assert out["flow_imbalance"].to_list() == [0.1, 0.2, 0.3, 0.4]
+    assert out["flow_imbalance_eth"].to_list() == [None, 0.7, 0.7, 0.7]
+    grid = align_cross_section({"btc": btc, "eth": eth}, base="btc", time_bucket_us=10)
+    assert grid["flow_imbalance"].to_list() == [0.1, 0.3, 0.4]
+
+
 def test_staleness_limit_drops_old_bars() -> None:
     out = align_cross_section(
         {"btc": series([10, 100], [0.1, 0.2]), "eth": series([5], [0.5])}, base="btc", max_staleness_us=20

@@ -67,7 +67,9 @@ def align_cross_section(
         if "symbol_id" in frame.columns and frame["symbol_id"].n_unique() > 1:
             raise PointlineError(f"frame {key!r} holds several symbol_ids; pass one series per key")
     bar_col = f"bar_{on}"
-    prepared = {key: frame.with_columns(pl.col(on).alias(bar_col)).sort(on) for key, frame in frames.items()}
+    prepared = {
+        key: _in_bar_order(frame, on).with_columns(pl.col(on).alias(bar_col)) for key, frame in frames.items()
+    }
     others = [k for k in prepared if k != base]
     if exact:
         out = prepared[base]
@@ -88,9 +90,18 @@ def align_cross_section(
         out = _asof(clock, prepared[base].drop(on), on, bar_col, max_staleness_us)
         out = out.with_columns(pl.col(on).alias("time_bucket"))
     for key in others:
+        # The as-of join keeps the clock's rows in order, one per clock row, so its columns line up
+        # with ``out`` row by row (joining on ``on`` would multiply base bars sharing a ``ts``).
         joined = _asof(clock, prepared[key].drop(on), on, bar_col, max_staleness_us)
-        out = out.join(_suffixed(joined, on, key), on=on, how="left", maintain_order="left")
+        out = out.hstack(_suffixed(joined, on, key).drop(on))
     return out
+
+
+def _in_bar_order(frame: pl.DataFrame, on: str) -> pl.DataFrame:
+    # Bars sharing an ``on`` instant (event bars closed by one trade) stay in bar order, so the
+    # as-of join picks the latest of them.
+    keys = [on, "bar_index"] if "bar_index" in frame.columns and on != "bar_index" else [on]
+    return frame.sort(keys, maintain_order=True)
 
 
 def _asof(
