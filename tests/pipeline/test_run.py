@@ -532,6 +532,35 @@ def test_event_joined_gives_one_row_per_trade_with_asof_book(guide_request: dict
     assert table["book_imbalance_top5"].drop_nulls().is_between(-1, 1).all()
 
 
+def test_event_joined_spread_is_the_asof_quote_s_spread(guide_request: dict[str, Any]) -> None:
+    # spread_bps allows event_joined; the quotes' view of each trade row must carry the row's ts.
+    request = copy.deepcopy(guide_request)
+    request["mode"] = "event_joined"
+    request["timeline"] = {
+        "start": "2024-05-01T10:00:00Z",
+        "end": "2024-05-01T11:00:00Z",
+        "ts_col": "ts_local_us",
+    }
+    request["operators"] = [
+        {"name": "spread", "stage": "aggregate", "agg": "spread_bps", "source": "quotes_src"}
+    ]
+    request["labels"] = []
+    request["evaluation"] = {"metrics": [{"type": "row_count"}]}
+    out = pipeline(request)
+    assert out["decision"]["status"] == "accept", out["decision"]["reasons"]
+    table = pl.read_parquet(out["artifacts"]["paths"][0])
+    from pointline.research import query
+
+    quotes = query.quotes("binance-futures", "BTCUSDT", "2024-05-01T09:00:00", "2024-05-01T11:00:00")
+    bid, ask = pl.col("bid_px_int"), pl.col("ask_px_int")
+    quotes = quotes.select("ts_local_us", ((ask - bid) / ((ask + bid) / 2) * 1e4).alias("want"))
+    want = table.select("ts", "spread_bps").join_asof(quotes, left_on="ts", right_on="ts_local_us")
+    assert want["want"].null_count() < want.height
+    np.testing.assert_allclose(
+        want["spread_bps"].to_numpy(), want["want"].to_numpy(), rtol=1e-12, equal_nan=True
+    )
+
+
 def test_cli_run_exit_codes(guide_request: dict[str, Any], tmp_path: Path) -> None:
     good = tmp_path / "good.json"
     good.write_text(json.dumps(guide_request))

@@ -281,15 +281,15 @@ def _event_joined(
 
 def _apply_rowwise(frame: pl.DataFrame, op: Operator, plan: Plan) -> pl.DataFrame:
     """Evaluate one operator per row: every row is its own group, so bar aggregations and row-wise
-    expressions both give the value at that event (a one-row list is unwrapped)."""
+    expressions both give the value at that event (a one-row list is unwrapped). A state source's
+    view carries the row's bar columns too (``spread_bps`` weighs the state up to the row's ``ts``)."""
     if op.source == plan.primary:
         view = frame.select(pl.exclude([c for c in frame.columns if "." in c]))
     else:
         prefix = f"{op.source}."
         own = [c for c in frame.columns if c.startswith(prefix)]
         view = frame.select(
-            "symbol_id",
-            "bar_index",
+            *BAR_COLUMNS,
             *[pl.col(c).alias("ts_local_us" if c == f"{prefix}_ts" else c.removeprefix(prefix)) for c in own],
         )
     table = aggregate(view, AggregateConfig(agg_specs=_agg_specs([op]), mode=plan.mode))
