@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 
 import polars as pl
@@ -116,6 +119,21 @@ def test_unknown_aggregation_lists_known_names_and_suggests_one() -> None:
 def test_unknown_aggregation_in_aggregate_is_an_error_not_skipped() -> None:
     with pytest.raises(PointlineError, match="unknown aggregation 'ohlc'"):
         aggregate(trade_bars(), AggregateConfig([{"agg": "ohlc"}]))
+
+
+def test_every_builtin_is_registered_before_the_pipeline_is_imported() -> None:
+    # A fresh interpreter: only the resample API imported, as in the guide's Option 2.
+    code = (
+        "import polars as pl\n"
+        "from pointline.research.resample import AggregateConfig, aggregate, list_aggregations\n"
+        "assert {'column_sum', 'column_mean', 'column_last', 'column_std'} <= set(list_aggregations())\n"
+        "ev = pl.DataFrame({'symbol_id': [1, 1], 'bar_index': [0, 0], 'x': [1.0, 2.0]})\n"
+        "out = aggregate(ev, AggregateConfig([{'agg': 'column_sum', 'config': {'column': 'x'}}]))\n"
+        "assert out['x_sum'].to_list() == [3.0], out\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_a_config_key_the_aggregation_does_not_read_is_a_warning_naming_what_it_reads() -> None:

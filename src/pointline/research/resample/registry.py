@@ -217,5 +217,6 @@ def list_aggregations() -> list[str]:
 
 def _ensure_builtins() -> None:
     # Built-ins register on import; importing here (not at module top) avoids a cycle because the
-    # built-in modules import this one.
-    import pointline.research.resample.aggregations  # noqa: F401
+    # built-in modules import this one. ``per_event`` holds the column roll-ups (``column_sum``, ...).
+    import pointline.research.resample.aggregations
+    import pointline.research.resample.per_event  # noqa: F401
