@@ -561,6 +561,34 @@ def test_event_joined_spread_is_the_asof_quote_s_spread(guide_request: dict[str,
     )
 
 
+def test_a_list_valued_feature_keeps_its_list(guide_request: dict[str, Any]) -> None:
+    # column_last of a book column is the last snapshot's levels, as aggregate() gives it; the
+    # engine used to cut every list column down to its last element (the deepest level's size).
+    request = copy.deepcopy(guide_request)
+    request["operators"] = [
+        {
+            "name": "bids",
+            "stage": "aggregate",
+            "agg": "column_last",
+            "source": "book_src",
+            "config": {"column": "bids_qty_int"},
+        }
+    ]
+    request["labels"] = []
+    request["evaluation"] = {"metrics": [{"type": "row_count"}]}
+    out = pipeline(request)
+    assert out["decision"]["status"] == "accept", out["decision"]["reasons"]
+    table = pl.read_parquet(out["artifacts"]["paths"][0]).filter(pl.col("is_complete"))
+    from pointline.research import query
+
+    books = query.book_snapshot_25("binance-futures", "BTCUSDT", "2024-05-01", "2024-05-03")
+    want = table.select("ts").join_asof(
+        books.select("ts_local_us", "bids_qty_int"), left_on="ts", right_on="ts_local_us"
+    )
+    assert table.schema["bids_qty_int_last"] == pl.List(pl.Int64)
+    assert table["bids_qty_int_last"].to_list() == want["bids_qty_int"].to_list()
+
+
 def test_cli_run_exit_codes(guide_request: dict[str, Any], tmp_path: Path) -> None:
     good = tmp_path / "good.json"
     good.write_text(json.dumps(guide_request))

@@ -25,7 +25,6 @@ from pointline.research.pipeline_v2.engine import (
     _bar_only,
     _derive,
     _event_joined,
-    _last_of_lists,
     _per_event_stage,
     join_features,
 )
@@ -106,7 +105,7 @@ def compute_chunked(
             table = aggregate(
                 bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine)
             )
-            features = join_features(features, _last_of_lists(table).drop(_bar_only(table)), chosen)
+            features = join_features(features, table.drop(_bar_only(table)), chosen)
     features = _derive(plan, features)
     return EngineResult(features=features.sort("bar_index"), spine=spine, timings=timings)
 

@@ -131,7 +131,7 @@ def features_on_spine(
             table = aggregate(
                 bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine)
             )
-            features = join_features(features, _last_of_lists(table).drop(_bar_only(table)), chosen)
+            features = join_features(features, table.drop(_bar_only(table)), chosen)
     return features, stats, used
 
 
@@ -198,14 +198,6 @@ def _agg_specs(ops: list[Operator]) -> list[dict[str, Any]]:
 
 def _bar_only(table: pl.DataFrame) -> list[str]:
     return [c for c in ("bucket_start", "bucket_end", "ts", "is_complete") if c in table.columns]
-
-
-def _last_of_lists(table: pl.DataFrame) -> pl.DataFrame:
-    """A row-wise expression evaluated per bar yields a list; its value at the bar's last row is kept."""
-    lists = [name for name, dtype in table.schema.items() if isinstance(dtype, pl.List) and name not in KEYS]
-    if not lists:
-        return table
-    return table.with_columns(pl.col(name).list.last() for name in lists)
 
 
 def _derive(plan: Plan, features: pl.DataFrame) -> pl.DataFrame:
@@ -281,7 +273,7 @@ def _event_joined(
 
 def _apply_rowwise(frame: pl.DataFrame, op: Operator, plan: Plan) -> pl.DataFrame:
     """Evaluate one operator per row: every row is its own group, so bar aggregations and row-wise
-    expressions both give the value at that event (a one-row list is unwrapped). A state source's
+    expressions both give the value at that event (``aggregate`` reduces a row-wise one). A state source's
     view carries the row's bar columns too (``spread_bps`` weighs the state up to the row's ``ts``)."""
     if op.source == plan.primary:
         view = frame.select(pl.exclude([c for c in frame.columns if "." in c]))
@@ -293,7 +285,7 @@ def _apply_rowwise(frame: pl.DataFrame, op: Operator, plan: Plan) -> pl.DataFram
             *[pl.col(c).alias("ts_local_us" if c == f"{prefix}_ts" else c.removeprefix(prefix)) for c in own],
         )
     table = aggregate(view, AggregateConfig(agg_specs=_agg_specs([op]), mode=plan.mode))
-    table = _last_of_lists(table).drop(_bar_only(table))
+    table = table.drop(_bar_only(table))
     return frame.join(table, on=KEYS, how="left")
 
 
