@@ -10,6 +10,7 @@ from pointline.research.evaluate import (
     decile_spreads,
     quick_backtest,
     rank_ic,
+    regime_ic,
     validate_features,
     with_deciles,
 )
@@ -89,3 +90,26 @@ def test_a_wrong_column_or_bin_count_is_a_clear_error():
             with_deciles(frame, "signal", q=q)  # type: ignore[arg-type]
         with pytest.raises(PointlineError, match="q must be an integer number of bins >= 2"):
             quick_backtest(frame, "signal", next(iter(HORIZONS.values())), q=q)  # type: ignore[arg-type]
+
+
+def test_ic_by_regime_is_spearman_on_each_regimes_bars_and_blank_below_the_floor():
+    from scipy import stats
+
+    frame = _frame(0.3, 14).filter(pl.col("vol_regime") != "warmup")
+    table = regime_ic(frame, "signal", HORIZONS, {"5m": 1, "15m": 3}, min_obs=150)
+    assert table.select("regime", "horizon").rows() == [
+        (r, h) for r in ("low_vol", "normal", "high_vol") for h in HORIZONS
+    ]
+    for row in table.iter_rows(named=True):
+        pairs = frame.filter(pl.col("vol_regime") == row["regime"]).select("signal", HORIZONS[row["horizon"]])
+        pairs = pairs.drop_nulls().filter(pl.all_horizontal(pl.all().is_not_nan()))
+        assert row["n"] == pairs.height
+        if pairs.height < 150:
+            assert row["ic"] is None and row["p_nw"] is None
+            continue
+        rho = stats.spearmanr(pairs.to_series(0).to_numpy(), pairs.to_series(1).to_numpy())[0]
+        assert row["ic"] == pytest.approx(rho, abs=1e-12)
+        assert row["ic"] < 0  # the planted contrarian effect holds in every regime
+    assert table.filter(pl.col("ic").is_not_null()).height >= 4
+    floor = regime_ic(frame, "signal", HORIZONS, min_obs=10**6)
+    assert floor["ic"].null_count() == floor.height and floor["n"].null_count() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from pointline.research.report import render_report
@@ -40,11 +41,15 @@ def test_regime_cells_left_blank_are_explained_and_the_minimum_is_configurable(f
     counts = dict(blank.clean.regime_counts.iter_rows())
     assert all(counts.get(r, 0) < 200 for r in ("low_vol", "normal", "high_vol"))
     assert blank.clean.regime_spreads["normal"].null_count() == blank.clean.regime_spreads.height
+    assert blank.clean.regime_ic["ic"].null_count() == blank.clean.regime_ic.height
     assert any("regime_min_obs=200" in n for n in blank.notes)
 
     lowered = run_study({"walk_forward": {"split": "2025-11-03"}, "regime_min_obs": 5}, frames=frames)
     filled = [r for r in ("low_vol", "normal", "high_vol") if counts.get(r, 0) >= 50]
     assert filled and all(lowered.clean.regime_spreads[r].null_count() == 0 for r in filled)
+    ic = lowered.clean.regime_ic.filter(pl.col("regime").is_in(filled))
+    assert ic.height and ic["ic"].null_count() == 0
+    assert "clean_regime_ic" in lowered.tables()
 
 
 def test_regime_min_obs_is_validated():

@@ -7,7 +7,7 @@ from pointline.research.evaluate.deciles import (
     regime_spreads,
     with_deciles,
 )
-from pointline.research.evaluate.ic import ic_one, rank_ic
+from pointline.research.evaluate.ic import ic_one, rank_ic, regime_ic
 from pointline.research.evaluate.quality import FeatureQuality, validate_features
 from pointline.research.evaluate.quintiles import QuintileResult, quick_backtest
 
@@ -20,6 +20,7 @@ __all__ = [
     "quantile_bins",
     "quick_backtest",
     "rank_ic",
+    "regime_ic",
     "regime_spreads",
     "validate_features",
     "with_deciles",

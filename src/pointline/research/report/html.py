@@ -79,6 +79,8 @@ def _analysis_section(a: Any, fee_bps: float) -> str:
         f"<h3>Decile spreads (bps; net of {legs}, {fee_bps:g} bps each)</h3>" + table(a.decile_spreads)
     )
     parts.append(figure(f"{m}_decile_bars", plots.decile_bars(a.decile_returns), "decile bars"))
+    by_regime = a.regime_ic.select("regime", "horizon", "n", "ic", "p_nw", "ic_nonoverlap", "p_nonoverlap")
+    parts.append("<h3>Rank IC by volatility regime</h3>" + table(by_regime))
     parts.append("<h3>Decile spread by volatility regime (bps)</h3>" + table(a.regime_spreads))
     parts.append("<h3>Bars per regime</h3>" + table(a.regime_counts))
     checks = pl.DataFrame(

@@ -27,6 +27,7 @@ from pointline.research.evaluate import (
     decile_spreads,
     quick_backtest,
     rank_ic,
+    regime_ic,
     regime_spreads,
     validate_features,
     with_deciles,
@@ -45,7 +46,8 @@ class Analysis:
     """Every number of one run (clean or notebook-parity) of the study.
 
     ``ic`` is the rank IC of the composite ``signal`` per horizon; ``feature_ic`` the same figures for
-    each signal feature on its own (``feature`` column first), before ranking and the sign.
+    each signal feature on its own (``feature`` column first), before ranking and the sign;
+    ``regime_ic`` the signal's per volatility regime (``regime`` column first).
     """
 
     mode: str
@@ -54,6 +56,7 @@ class Analysis:
     feature_ic: pl.DataFrame
     decile_returns: pl.DataFrame
     decile_spreads: pl.DataFrame
+    regime_ic: pl.DataFrame
     regime_spreads: pl.DataFrame
     regime_counts: pl.DataFrame
     quality: FeatureQuality
@@ -91,6 +94,7 @@ class StudyResult:
                     p + "feature_ic": a.feature_ic,
                     p + "decile_returns": a.decile_returns,
                     p + "decile_spreads": a.decile_spreads,
+                    p + "regime_ic": a.regime_ic,
                     p + "regime_spreads": a.regime_spreads,
                     p + "regime_counts": a.regime_counts,
                     p + "quality": a.quality.table,
@@ -192,6 +196,7 @@ def _analyse(
     dec_spread = decile_spreads(
         deciled, horizons, fee_bps=cfg.fee_bps, contrarian=cfg.contrarian, fee_legs=1 if parity else 2
     )
+    reg_ic = regime_ic(frame, "signal", horizons, cfg.horizons, min_obs=cfg.regime_min_obs)
     reg_spread = regime_spreads(deciled, horizons, contrarian=cfg.contrarian, min_obs=cfg.regime_min_obs)
     counts = frame.group_by("vol_regime").agg(pl.len().alias("bars")).sort("vol_regime")
     quality = validate_features(frame, cfg.features)
@@ -254,6 +259,7 @@ def _analyse(
         feature_ic=feature_ic,
         decile_returns=dec_ret,
         decile_spreads=dec_spread,
+        regime_ic=reg_ic,
         regime_spreads=reg_spread,
         regime_counts=counts,
         quality=quality,
@@ -384,7 +390,7 @@ def _regime_notes(a: Analysis, cfg: StudyConfig) -> list[str]:
     if not blank or a.regime_spreads.height == 0:
         return []
     return [
-        f"{a.mode}: decile spreads by regime are blank for {', '.join(blank)}: a regime needs "
+        f"{a.mode}: IC and decile spreads by regime are blank for {', '.join(blank)}: a regime needs "
         f"regime_min_obs={cfg.regime_min_obs} bars with a forward return (set regime_min_obs to lower it)."
     ]
 
