@@ -28,10 +28,12 @@ from pointline.research.study.config import _FIELD_TYPES
         ({"regime": {"method": "full_sample"}}, "$.regime.method"),
         ({"regime": {"quantiles": [0.7, 0.3]}}, "$.regime.quantiles"),
         ({"regime": {"short": 12}}, "$.regime.short"),
+        ({"regime": {"method": "trailing", "window_bars": 100}}, "$.regime.window_bars"),
         ({"vol_filters": {"calm": "low_vol"}}, "$.vol_filters.calm"),
         ({"walk_forward": {"split": "2024-01-32"}}, "$.walk_forward.split"),
         ({"walk_forward": {"train_days": 10, "test_days": -1}}, "$.walk_forward.test_days"),
         ({"walk_forward": {"train_days": 10, "test_days": 5, "step": 2}}, "$.walk_forward.step"),
+        ({"walk_forward": {"train_days": 10, "test_days": 5, "step_days": 2}}, "$.walk_forward.step_days"),
         ({"start": "2024-13-01", "end": "2024-02-01"}, "$.start"),
         ({"start": "2024-02-01", "end": "2024-01-01"}, "$.end"),
         ({"min_trades": -1}, "$.min_trades"),
@@ -71,3 +73,11 @@ def test_a_signal_feature_missing_from_the_frame_is_named():
 
 def test_lake_inputs_and_out_may_be_path_objects(tmp_path):
     StudyConfig(lake=tmp_path, inputs={"bybit": tmp_path / "b.parquet"}, out=tmp_path / "out").validate()
+
+
+def test_a_span_shorter_than_the_rank_warm_up_names_the_cause():
+    frames = synthetic_feature_frames(250, seed=3)
+    with pytest.raises(PointlineError, match=r"signal is empty on all 250 bars.*min_periods=288"):
+        run_study({"walk_forward": {"split": "2025-11-01T12:00"}}, frames=frames)
+    ran = run_study({"walk_forward": {"split": "2025-11-01T12:00"}, "min_periods": 50}, frames=frames)
+    assert ran.clean.frame["signal"].is_not_null().sum() > 0

@@ -282,6 +282,15 @@ def _regime_problems(regime: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append((path, f"expected a number in (0, 1], got {value!r}"))
         elif key in _REGIME_INTS and not (_is_int(value) and value >= 1):
             problems.append((path, f"expected a positive number of bars, got {value!r}"))
+    window, history = regime.get("window_bars", 288 * 30), regime.get("min_history", 288)
+    if regime.get("method") == "trailing" and _is_int(window) and _is_int(history) and window < history:
+        problems.append(
+            (
+                "$.regime.window_bars",
+                f"expected at least min_history ({history}), got {window}: a trailing window that "
+                "short never holds enough history and every bar stays 'warmup'",
+            )
+        )
     return problems
 
 
@@ -299,6 +308,15 @@ def _walk_forward_problems(wf: dict[str, Any]) -> list[tuple[str, str]]:
     for key in ("train_days", "test_days", "step_days"):
         if key in wf and not (_is_number(wf[key]) and wf[key] > 0):
             problems.append((f"$.walk_forward.{key}", f"expected a positive number of days, got {wf[key]!r}"))
+    step, test = wf.get("step_days"), wf.get("test_days")
+    if _is_number(step) and _is_number(test) and 0 < step < test:
+        problems.append(
+            (
+                "$.walk_forward.step_days",
+                f"expected at least test_days ({test}), got {step}: test windows would overlap and the "
+                "out-of-sample totals count their trades twice",
+            )
+        )
     if "anchored" in wf and not isinstance(wf["anchored"], bool):
         problems.append(("$.walk_forward.anchored", f"expected true or false, got {wf['anchored']!r}"))
     return problems

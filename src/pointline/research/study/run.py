@@ -180,6 +180,11 @@ def _analyse(
     mode = "parity" if parity else "clean"
     progress(f"{mode}: building the study frame")
     frame = build_study_frame(frames, cfg, parity=parity)
+    if frame["signal"].fill_nan(None).null_count() == frame.height:
+        raise PointlineError(
+            f"study ({mode}): the composite signal is empty on all {frame.height} bars: its rolling ranks "
+            f"need min_periods={cfg.min_periods} bars of history; give more data or lower min_periods"
+        )
     ts_col = "bucket_start" if parity else "ts"
     horizons = _horizon_cols(cfg)
     progress(f"{mode}: rank IC, deciles, quality")
