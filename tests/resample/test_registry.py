@@ -235,3 +235,10 @@ def test_class_without_name_cannot_register() -> None:
         @register_aggregation
         class Nameless(AggregationSpec):
             pass
+
+
+def test_a_column_chosen_by_config_that_the_frame_lacks_is_named_before_running():
+    events = pl.DataFrame({"symbol_id": [1, 1], "bar_index": [0, 0], "px": [1.0, 2.0], "qty": [1.0, 1.0]})
+    spec = {"agg": "column_sum", "config": {"column": "notional"}}
+    with pytest.raises(PointlineError, match=r"'column_sum' reads column\(s\) \['notional'\]"):
+        aggregate(events, AggregateConfig(agg_specs=[spec]))

@@ -170,11 +170,20 @@ def _resolve(item: Any, index: int, mode: str, columns: list[str]) -> _Resolved:
     unknown = unknown_config_keys(cls, cfg)
     if unknown:
         warnings.warn(f"agg_specs[{index}]: {unknown}; ignored", PointlineWarning, stacklevel=4)
+    label = f"operator {item['name']!r}" if isinstance(item.get("name"), str) else f"aggregation {cls.name!r}"
     if isinstance(spec, KernelAggregationSpec):
         outputs = list(cls.outputs)  # type: ignore[attr-defined]
     else:
-        outputs = [e.meta.output_name() for e in spec.impl(cfg)]
-    label = f"operator {item['name']!r}" if isinstance(item.get("name"), str) else f"aggregation {cls.name!r}"
+        exprs = spec.impl(cfg)
+        outputs = [e.meta.output_name() for e in exprs]
+        # Columns chosen by the config (``column_sum``'s ``column``) or read beyond ``required_columns``.
+        read = {c for e in exprs for c in e.meta.root_names() if not (c.startswith("^") and c.endswith("$"))}
+        missing = sorted(read - set(columns))
+        if missing:
+            raise PointlineError(
+                f"{label} reads column(s) {missing}, which the bucketed frame does not have "
+                f"(columns: {columns})"
+            )
     return _Resolved(spec, cfg, _renames(outputs, item, index), label)
 
 
