@@ -507,7 +507,10 @@ def test_tick_then_bar_rolls_per_event_features_up(guide_request: dict[str, Any]
     assert table["net_flow"].abs().sum() > 0
 
 
-def test_event_joined_gives_one_row_per_trade_with_asof_book(guide_request: dict[str, Any]) -> None:
+def _event_joined_hour(
+    guide_request: dict[str, Any], operator: dict[str, Any], labels: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The guide's request in event_joined mode over 10:00-11:00 with one operator."""
     request = copy.deepcopy(guide_request)
     request["mode"] = "event_joined"
     request["timeline"] = {
@@ -515,14 +518,27 @@ def test_event_joined_gives_one_row_per_trade_with_asof_book(guide_request: dict
         "end": "2024-05-01T11:00:00Z",
         "ts_col": "ts_local_us",
     }
-    request["operators"] = [
-        {"name": "book_imbalance", "stage": "aggregate", "agg": "book_imbalance_top5", "source": "book_src"}
-    ]
-    request["labels"] = [
-        {"name": "fwd_20", "type": "forward_return", "window": 20, "column": "px", "normalization": "none"}
-    ]
+    request["operators"] = [operator]
+    request["labels"] = labels
     request["evaluation"] = {"metrics": [{"type": "row_count"}]}
-    out = pipeline(request)
+    return request
+
+
+def test_event_joined_gives_one_row_per_trade_with_asof_book(guide_request: dict[str, Any]) -> None:
+    operator = {
+        "name": "book_imbalance",
+        "stage": "aggregate",
+        "agg": "book_imbalance_top5",
+        "source": "book_src",
+    }
+    label = {
+        "name": "fwd_20",
+        "type": "forward_return",
+        "window": 20,
+        "column": "px",
+        "normalization": "none",
+    }
+    out = pipeline(_event_joined_hour(guide_request, operator, [label]))
     assert out["decision"]["status"] == "accept", out["decision"]["reasons"]
     table = pl.read_parquet(out["artifacts"]["paths"][0])
     from pointline.research import query
@@ -534,19 +550,8 @@ def test_event_joined_gives_one_row_per_trade_with_asof_book(guide_request: dict
 
 def test_event_joined_spread_is_the_asof_quote_s_spread(guide_request: dict[str, Any]) -> None:
     # spread_bps allows event_joined; the quotes' view of each trade row must carry the row's ts.
-    request = copy.deepcopy(guide_request)
-    request["mode"] = "event_joined"
-    request["timeline"] = {
-        "start": "2024-05-01T10:00:00Z",
-        "end": "2024-05-01T11:00:00Z",
-        "ts_col": "ts_local_us",
-    }
-    request["operators"] = [
-        {"name": "spread", "stage": "aggregate", "agg": "spread_bps", "source": "quotes_src"}
-    ]
-    request["labels"] = []
-    request["evaluation"] = {"metrics": [{"type": "row_count"}]}
-    out = pipeline(request)
+    operator = {"name": "spread", "stage": "aggregate", "agg": "spread_bps", "source": "quotes_src"}
+    out = pipeline(_event_joined_hour(guide_request, operator, []))
     assert out["decision"]["status"] == "accept", out["decision"]["reasons"]
     table = pl.read_parquet(out["artifacts"]["paths"][0])
     from pointline.research import query
