@@ -89,6 +89,25 @@ def test_quotes_without_file_keys_are_assigned_with_keys_zero():
     assert out.columns[:2] == ["symbol_id", "ts_local_us"]
 
 
+@pytest.mark.parametrize("given_order", [[0, 1, 2], [2, 1, 0]])
+def test_null_file_keys_count_as_zero_in_any_input_order(given_order):
+    # Bar 0 closes on (20, 1, 5). A quote at ts 20 with null keys is (20, 0, 0): before the close
+    # key, so in bar 0, and first in the output; (20, 2, 0) is after it, in bar 1.
+    trades = make_trades([(10, 1, 0.5), (20, 5, 0.5), (30, 6, 1.0)])
+    spine = spine_of("volume", VolumeBarConfig(1.0), trades)
+    quotes = pl.DataFrame(
+        {
+            "ts_local_us": [20, 20, 25],
+            "file_id": [2, None, 2],
+            "file_line_number": [0, None, 1],
+            "v": [1, 2, 3],
+        },
+        schema={"ts_local_us": pl.Int64, "file_id": pl.Int32, "file_line_number": pl.Int32, "v": pl.Int64},
+    )
+    out = assign_to_buckets(quotes[given_order], spine)
+    assert out.select("v", "bar_index").rows() == [(2, 0), (1, 1), (3, 1)]
+
+
 def test_several_symbols_match_on_symbol_id():
     a = make_trades([(10, 1, 1.0), (30, 2, 1.0)], symbol_id=1)
     b = make_trades([(20, 3, 1.0), (25, 4, 1.0), (50, 5, 1.0)], symbol_id=2)

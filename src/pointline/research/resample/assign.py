@@ -174,12 +174,15 @@ def _kept(columns: list[str], split: bool) -> list[str]:
 
 
 def _in_total_order(df: pl.DataFrame, ts_col: str) -> pl.DataFrame:
+    """``df`` ordered by ``(symbol_id, ts_col, file_id, file_line_number)`` with null keys read as
+    the merge reads them (``symbol_id`` -1, file keys 0), so the merge pass sees ascending keys."""
     keys = ["symbol_id", ts_col, *[c for c in ("file_id", "file_line_number") if c in df.columns]]
     if df.height < 2:
         return df
     if not any(df[c].null_count() for c in keys):
         return df if is_sorted_by(df, keys) else df.sort(keys, maintain_order=True)
-    key_cols = [df[c].cast(pl.Int64).fill_null(0).to_numpy() for c in keys]
+    filled = [pl.col(c).cast(pl.Int64).fill_null(-1 if c == "symbol_id" else 0) for c in keys]
+    key_cols = [df.select(f).to_series().to_numpy() for f in filled]
     order_ok = True
     equal = np.ones(df.height - 1, bool)
     for col in key_cols:
@@ -188,7 +191,7 @@ def _in_total_order(df: pl.DataFrame, ts_col: str) -> pl.DataFrame:
             order_ok = False
             break
         equal &= d == 0
-    return df if order_ok else df.sort(keys, nulls_last=True, maintain_order=True)
+    return df if order_ok else df.sort(filled, maintain_order=True)
 
 
 def _packed_np(df: pl.DataFrame, fid: str, line: str) -> np.ndarray:
