@@ -67,6 +67,29 @@ def test_one_pass_equals_any_chunking_with_carried_state(rows, named, cuts):
     assert chunked.equals(one_pass)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=trade_lists, named=configs, anchor=st.integers(0, 300), cuts=st.lists(st.integers(0, 60), max_size=3)
+)
+def test_incremental_form_from_an_anchor_inside_the_first_chunk_equals_one_pass(rows, named, anchor, cuts):
+    """Whole chunks (e.g. days) fed from an anchor inside the first one: the trades before the
+    anchor are in no bar, as in build_spine, which never reads them."""
+    name, config = named
+    builder = get_builder(name)
+    trades = make_trades(rows)
+    one_pass = builder.build_spine(
+        symbol_id=7, start_ts_us=anchor, end_ts_us=END, config=config, trades=trades
+    )
+    state = builder.initial_state(config, anchor, symbol_id=7, start_ts_us=anchor)
+    parts = []
+    bounds = sorted({0, len(rows), *[min(c, len(rows)) for c in cuts]})
+    for lo, hi in itertools.pairwise(bounds):
+        bars, state = builder.advance(state, trades.slice(lo, hi - lo))
+        parts.append(bars)
+    parts.append(builder.finish(state, END))
+    assert pl.concat(parts, how="diagonal_relaxed").equals(one_pass)
+
+
 @settings(max_examples=40, deadline=None)
 @given(rows=trade_lists, day=st.integers(50, 400))
 def test_day_chunks_with_carried_state_equal_one_pass(rows, day):

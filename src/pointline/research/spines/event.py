@@ -98,7 +98,7 @@ class ThresholdBarBuilder(SpineBuilder):
             From :meth:`initial_state` or a previous :meth:`advance`.
         trades
             Trades with ``ts_local_us`` (µs), ``file_id``, ``file_line_number`` and the measure
-            columns of this bar type.
+            columns of this bar type; those before the anchor are ignored.
         lake
             Used only to look up instrument metadata the frame does not carry.
 
@@ -115,9 +115,15 @@ class ThresholdBarBuilder(SpineBuilder):
         df = sort_events(trades)
         ts, fid, line = event_keys(df)
         check_chunk_order(state, ts, fid, line)
+        chunk_last = last_key(ts, fid, line, state.last_key)
+        # Trades before the anchor are in no bar (build_spine never reads them): the running
+        # state starts at the anchor however the trades are chunked.
+        first = int(np.searchsorted(ts, state.anchor_ts_us, side="left"))
+        if first:
+            df, ts, fid, line = df.slice(first), ts[first:], fid[first:], line[first:]
         split = self.split(config)
         if df.height == 0:
-            return empty_spine(split), state
+            return empty_spine(split), state.replace(last_key=chunk_last)
         measure, state = self.measure(state, df, lake)
         values = measure.values
         dtype = values.dtype.type
@@ -167,7 +173,7 @@ class ThresholdBarBuilder(SpineBuilder):
             bar_index=state.bar_index + n_bars,
             open_ts_us=int(open_ts),
             running=new_running,
-            last_key=last_key(ts, fid, line, state.last_key),
+            last_key=chunk_last,
             carry_fraction=new_carry[0],
             carry_qty_int=new_carry[1],
         )
