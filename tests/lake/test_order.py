@@ -20,3 +20,22 @@ def test_order_check_agrees_with_sorting(rows: list[tuple[int, int, int]], n_key
     expected = frame.sort(keys, maintain_order=True)
     assert is_sorted_by(frame, keys) == frame.equals(expected)
     assert sort_if_needed(frame, keys).equals(expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 2), st.none() | st.integers(-2, 2), st.none() | st.integers(0, 2)),
+        max_size=30,
+    ),
+    n_keys=st.integers(1, 3),
+)
+def test_order_check_with_null_keys_agrees_with_sorting(
+    rows: list[tuple[int, int, int]], n_keys: int
+) -> None:
+    """Nulls sort first (as ``DataFrame.sort`` puts them); a null is not "any value"."""
+    frame = pl.DataFrame(rows, schema={"a": pl.Int64, "b": pl.Int32, "c": pl.Int32}, orient="row")
+    keys = ["a", "b", "c"][:n_keys]
+    expected = frame.sort(keys, maintain_order=True)
+    assert is_sorted_by(frame, keys) == frame.equals(expected)
+    assert sort_if_needed(frame, keys).equals(expected)

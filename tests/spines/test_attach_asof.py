@@ -61,6 +61,16 @@ def test_same_ts_state_rows_take_the_last_by_line(clock_spine):
     assert out["bid_px"].to_list() == [9.0, 9.0, 9.0]
 
 
+@pytest.mark.parametrize("given_order", [[0, 1], [1, 0]])
+def test_same_ts_state_rows_with_null_keys_sort_first_in_any_input_order(clock_spine, given_order):
+    state = quotes([(10, 5, 5.0), (10, 6, 6.0)]).with_columns(
+        pl.when(pl.col("bid_px") == 6.0).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("file_id", "file_line_number")
+    )
+    out = attach_asof(clock_spine, state[given_order])
+    assert out["bid_px"].to_list() == [5.0, 5.0, 5.0]
+
+
 def test_stale_state_beyond_tolerance_is_null(clock_spine):
     out = attach_asof(clock_spine, quotes([(10, 1, 1.0), (55, 2, 2.0)]), tolerance_us=20)
     assert out.select("bid_px", "state_age_us").rows() == [(1.0, 20), (2.0, 5), (None, None)]

@@ -55,11 +55,13 @@ def is_sorted_by(frame: pl.DataFrame, columns: list[str]) -> bool:
         arrays = [keys[c].to_physical().to_numpy() for c in columns]
         arrays += [arrays[-1]] * (_MAX_FAST_KEYS - len(arrays))
         return bool(_lex_sorted(*arrays))
+    # Nulls come first, where ``DataFrame.sort`` puts them.
     in_order = pl.lit(True)
     for name in reversed(columns):
-        step = pl.col(name).diff()
-        in_order = (step > 0) | ((step == 0) & in_order)
-    return bool(keys.select(in_order.fill_null(True).all()).item())
+        col, prev = pl.col(name), pl.col(name).shift(1)
+        up = (col > prev).fill_null(False) | (prev.is_null() & col.is_not_null())
+        in_order = up | (col.eq_missing(prev) & in_order)
+    return bool(keys.select(in_order.slice(1).all()).item())
 
 
 def sort_if_needed(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
