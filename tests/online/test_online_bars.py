@@ -147,6 +147,23 @@ def test_clock_bars_close_on_a_timer_without_trades() -> None:
     assert [r["bar_index"] for r in online.add_trade({"ts_local_us": 41, "px": 2.0, "qty": 1.0})] == [3]
 
 
+@pytest.mark.parametrize(
+    ("spine", "config"), [("tick", TickBarConfig(n_trades=1)), ("clock", ClockConfig(step_us=1))]
+)
+def test_trades_before_the_anchor_are_in_no_bar_as_in_the_batch_path(spine: str, config: Any) -> None:
+    schema = {"ts_local_us": pl.Int64, "file_id": pl.Int32, "file_line_number": pl.Int32, "side": pl.Int8,
+              "px_int": pl.Int64, "qty_int": pl.Int64, "px": pl.Float64, "qty": pl.Float64}  # fmt: skip
+    # The trade at 5 is before the anchor: the batch path never reads it.
+    trades = pl.DataFrame(
+        [(5, 1, 1, 0, 9950, 100, 99.5, 0.1), (10, 1, 2, 1, 9800, 200, 98.0, 0.2)], schema=schema, orient="row"
+    )
+    expected = _batch(spine, config, trades, anchor=10, end=12)
+    online = OnlineBars(spine, config, FEATURES, anchor_ts_us=10, symbol_id=SID)
+    rows = [row for trade in trades.iter_rows(named=True) for row in online.add_trade(trade)]
+    rows += online.finish(12)
+    assert rows == expected.to_dicts()
+
+
 def test_out_of_order_trades_and_unsupported_spines_are_clear_errors() -> None:
     online = OnlineBars("tick", TickBarConfig(n_trades=5), ["trade_count"], anchor_ts_us=0)
     online.add_trade({"ts_local_us": 10, "px": 1.0, "qty": 1.0, "file_id": 1, "file_line_number": 3})

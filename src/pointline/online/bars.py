@@ -98,6 +98,10 @@ class OnlineBars:
             raise PointlineError(
                 f"every trade must carry the same fields; expected {sorted(self._fields)}, got {sorted(row)}"
             )
+        if int(row["ts_local_us"]) < self.folder.state.anchor_ts_us:
+            # Before bar 0 opens: in no bar, as the batch path never reads it. Not held either, so
+            # the held trades stay exactly those of the bars not yet emitted.
+            return []
         self._open.append(row)
         bars = self.folder.add(row)
         return [] if bars is None else self._emit(bars)
