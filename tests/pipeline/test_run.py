@@ -401,9 +401,8 @@ def test_partition_safety_gate_catches_state_lost_at_midnight(guide_request: dic
     assert "partition_safety_check" in out["quality_gates"]["failed_gates"]
 
 
-def test_max_unassigned_ratio_gate(guide_request: dict[str, Any]) -> None:
+def _bucketed_quotes(guide_request: dict[str, Any]) -> dict[str, Any]:
     request = copy.deepcopy(guide_request)
-    # Quotes bucketed into bars: those read before the timeline start (state look-back) find no bar.
     request["operators"].append(
         {
             "name": "quote_mid",
@@ -414,6 +413,21 @@ def test_max_unassigned_ratio_gate(guide_request: dict[str, Any]) -> None:
         }
     )
     request["timeline"]["start"] = "2024-05-01T12:00:00Z"
+    return request
+
+
+def test_quotes_read_for_state_before_the_timeline_are_not_unassigned(guide_request: dict[str, Any]) -> None:
+    # The pipeline reads an hour of state sources before the timeline start (as-of look-back); a
+    # bucketed quotes operator must not count those rows as events that found no bar.
+    out = pipeline(_bucketed_quotes(guide_request))
+    gate = out["quality_gates"]["gate_results"]["max_unassigned_ratio"]
+    assert gate["passed"] and gate["unassigned_ratio"] == 0.0, gate
+
+
+def test_max_unassigned_ratio_gate(guide_request: dict[str, Any]) -> None:
+    # Clock bars without empty intervals: quotes in a second without trades find no bar.
+    request = _bucketed_quotes(guide_request)
+    request["spine"] = {"type": "clock", "config": {"step": "1s", "emit_empty": False}}
     out = pipeline(request)
     gate = out["quality_gates"]["gate_results"]["max_unassigned_ratio"]
     assert not gate["passed"] and gate["unassigned_ratio"] > 0.01

@@ -120,7 +120,10 @@ def features_on_spine(
             if not chosen:
                 continue
             if strategy == "bucket":
-                bucketed, stats[name] = assign_with_stats(events, spine)
+                # Only the timeline's events: the rows read before its start serve as-of state
+                # (the state look-back) and are not events a bar could hold or miss.
+                in_timeline = events.filter(pl.col("ts_local_us") >= plan.start_us)
+                bucketed, stats[name] = assign_with_stats(in_timeline, spine)
                 assert isinstance(bucketed, pl.DataFrame)
                 used[name] = bucketed.select("symbol_id", "bar_index", "bucket_start", "ts", "ts_local_us")
             else:
