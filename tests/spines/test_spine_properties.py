@@ -56,15 +56,19 @@ def test_one_pass_equals_any_chunking_with_carried_state(rows, named, cuts):
     builder = get_builder(name)
     trades = make_trades(rows)
     one_pass = builder.build_spine(symbol_id=7, start_ts_us=0, end_ts_us=END, config=config, trades=trades)
-    state = builder.initial_state(config, 0, symbol_id=7, start_ts_us=0)
+    assert _row_chunked(builder, config, trades, 0, cuts).equals(one_pass)
+
+
+def _row_chunked(builder, config, trades: pl.DataFrame, anchor: int, cuts: list[int]) -> pl.DataFrame:
+    """The spine built by ``advance`` over ``trades`` cut at the row indices ``cuts``, then ``finish``."""
+    state = builder.initial_state(config, anchor, symbol_id=7, start_ts_us=anchor)
     parts = []
-    bounds = sorted({0, len(rows), *[min(c, len(rows)) for c in cuts]})
+    bounds = sorted({0, trades.height, *[min(c, trades.height) for c in cuts]})
     for lo, hi in itertools.pairwise(bounds):
         bars, state = builder.advance(state, trades.slice(lo, hi - lo))
         parts.append(bars)
     parts.append(builder.finish(state, END))
-    chunked = pl.concat(parts, how="diagonal_relaxed")
-    assert chunked.equals(one_pass)
+    return pl.concat(parts, how="diagonal_relaxed")
 
 
 @settings(max_examples=60, deadline=None)
@@ -80,14 +84,7 @@ def test_incremental_form_from_an_anchor_inside_the_first_chunk_equals_one_pass(
     one_pass = builder.build_spine(
         symbol_id=7, start_ts_us=anchor, end_ts_us=END, config=config, trades=trades
     )
-    state = builder.initial_state(config, anchor, symbol_id=7, start_ts_us=anchor)
-    parts = []
-    bounds = sorted({0, len(rows), *[min(c, len(rows)) for c in cuts]})
-    for lo, hi in itertools.pairwise(bounds):
-        bars, state = builder.advance(state, trades.slice(lo, hi - lo))
-        parts.append(bars)
-    parts.append(builder.finish(state, END))
-    assert pl.concat(parts, how="diagonal_relaxed").equals(one_pass)
+    assert _row_chunked(builder, config, trades, anchor, cuts).equals(one_pass)
 
 
 @settings(max_examples=40, deadline=None)
