@@ -201,22 +201,15 @@ def run_of_days(tmp: Path, rows: int, days: int, repeat: int) -> dict[str, objec
         report = ingest(paths, lake=tmp / f"run_lake{k}")
         runs.append(time.perf_counter() - start)
         assert [f.status for f in report.files] == ["ingested"] * days, report.summary()
-    total = rows * days
-    value, baseline = total / statistics.median(runs), total / statistics.median(reads)
-    return {
-        "name": "ingest_tardis_trades_run_rows_per_s",
-        "value": round(value),
-        "unit": "rows/s",
-        "baseline": round(baseline),
-        "baseline_name": "polars.read_csv of the same files",
-        "ratio": round(value / baseline, 3),
-        "rows": total,
-        "files": days,
-        "ingest_s": round(statistics.median(runs), 3),
-        "read_csv_s": round(statistics.median(reads), 3),
-        "repeat": repeat,
-        "note": "one ingest call over consecutive days",
-    }
+    return _against_read_csv(
+        "ingest_tardis_trades_run_rows_per_s",
+        rows * days,
+        runs,
+        reads,
+        baseline_name="polars.read_csv of the same files",
+        note="one ingest call over consecutive days",
+        files=days,
+    )
 
 
 def books(tmp: Path, repeat: int) -> dict[str, object]:
@@ -245,19 +238,41 @@ def books(tmp: Path, repeat: int) -> dict[str, object]:
         report = ingest([path], lake=tmp / f"book_lake{k}")
         runs.append(time.perf_counter() - start)
         assert report.files[0].rows_written == rows, report.files[0]
+    return _against_read_csv(
+        "ingest_tardis_book_snapshot_25_rows_per_s",
+        rows,
+        runs,
+        reads,
+        baseline_name="polars.read_csv",
+        note="one day of 1 s snapshots, 25 levels, new instrument",
+    )
+
+
+def _against_read_csv(
+    name: str,
+    rows: int,
+    runs: list[float],
+    reads: list[float],
+    *,
+    baseline_name: str,
+    note: str,
+    **extra: object,
+) -> dict[str, object]:
+    """A result line: ingest rows/s (median of ``runs``) against read_csv rows/s (median of ``reads``)."""
     value, baseline = rows / statistics.median(runs), rows / statistics.median(reads)
     return {
-        "name": "ingest_tardis_book_snapshot_25_rows_per_s",
+        "name": name,
         "value": round(value),
         "unit": "rows/s",
         "baseline": round(baseline),
-        "baseline_name": "polars.read_csv",
+        "baseline_name": baseline_name,
         "ratio": round(value / baseline, 3),
         "rows": rows,
+        **extra,
         "ingest_s": round(statistics.median(runs), 3),
         "read_csv_s": round(statistics.median(reads), 3),
-        "repeat": repeat,
-        "note": "one day of 1 s snapshots, 25 levels, new instrument",
+        "repeat": len(runs),
+        "note": note,
     }
 
 

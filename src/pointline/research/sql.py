@@ -28,7 +28,6 @@ Example
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -44,9 +43,9 @@ from pointline.lake.schema import EVENT_TABLES, decoded_name
 if TYPE_CHECKING:
     import duckdb
 
-LakeArg = str | os.PathLike[str] | None
+LakeArg = storage.LakeArg
 
-#: Every table of the lake a connection shows, in the order :func:`tables` lists them.
+#: Every table of the lake a connection can show.
 TABLES: tuple[str, ...] = (*EVENT_TABLES, dim_symbol.TABLE, manifest.TABLE, quarantine.TABLE)
 #: Suffix of the decoded view of an event table.
 DECODED_SUFFIX = "_decoded"

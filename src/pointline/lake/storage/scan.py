@@ -11,9 +11,8 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable
 
-from pointline.lake.storage.tables import LakeArg, reading
+from pointline.lake.storage.tables import LakeArg, add_actions, reading
 from pointline.lake.storage.writer import LakeWriter
 
 
@@ -43,7 +42,7 @@ def data_files(
     with reading(table, lake) as dt_:
         if dt_ is None:
             return []
-        actions = _add_actions(dt_)
+        actions = add_actions(dt_)
         root = dt_.table_uri.rstrip("/")
     names = actions.column_names
     rows = actions.select([n for n in names if n == "path" or n.startswith(("partition.", "min.", "max."))])
@@ -98,9 +97,9 @@ def file_stats(table: str, *, lake: LakeArg = None, writer: LakeWriter | None = 
     table does not exist. Through ``writer``'s open handle when given."""
     if writer is not None:
         handle = writer.table(table)
-        return None if handle is None else _add_actions(handle)
+        return None if handle is None else add_actions(handle)
     with reading(table, lake) as handle:
-        return None if handle is None else _add_actions(handle)
+        return None if handle is None else add_actions(handle)
 
 
 def partition_files(
@@ -168,12 +167,6 @@ def _scan_run(
     )
     lf = lf.with_columns(pl.lit(exchange, dtype=pl.Utf8).alias("exchange"), date.alias("date"))
     return lf if columns is None else lf.select(list(columns))
-
-
-def _add_actions(handle: DeltaTable) -> pa.Table:
-    """The table's add actions (one row per data file; partition values and statistics flattened)."""
-    actions = handle.get_add_actions(flatten=True)
-    return actions if isinstance(actions, pa.Table) else pa.table(actions)
 
 
 def _join(root: str, path: str) -> str:

@@ -102,8 +102,7 @@ def _dataset(handle: DeltaTable) -> pads.Dataset:
     root = uri.removeprefix("file://").rstrip("/")
     schema = pa.schema(handle.schema().to_arrow())
     partitions = handle.metadata().partition_columns
-    actions = handle.get_add_actions(flatten=True)
-    actions = actions if isinstance(actions, pa.Table) else pa.table(actions)
+    actions = add_actions(handle)
     parquet, local = pads.ParquetFileFormat(), pafs.LocalFileSystem()
     fragments = []
     for row in actions.select(["path", *[f"partition.{c}" for c in partitions]]).to_pylist():
@@ -116,6 +115,12 @@ def _dataset(handle: DeltaTable) -> pads.Dataset:
         path = path if path.startswith("/") else f"{root}/{path}"
         fragments.append(parquet.make_fragment(path, filesystem=local, partition_expression=known))
     return pads.FileSystemDataset(fragments, schema, parquet, local)
+
+
+def add_actions(handle: DeltaTable) -> pa.Table:
+    """The table's add actions (one row per data file; partition values and statistics flattened)."""
+    actions = handle.get_add_actions(flatten=True)
+    return actions if isinstance(actions, pa.Table) else pa.table(actions)
 
 
 #: Open handles kept for readers (least recently used dropped first).

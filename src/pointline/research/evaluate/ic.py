@@ -169,11 +169,11 @@ def regime_ic(
     ('low_vol', 4, 0.8)
     """
     require_columns(df, [signal_col, regime_col, *horizons.values()], "regime_ic")
+    stats = [c for c in IC_COLUMNS if c not in ("horizon", "n")]
     tables = []
     for regime in regimes:
         sub = df.filter(pl.col(regime_col) == regime)
         table = rank_ic(sub, signal_col, horizons, horizon_bars)
-        stats = [c for c in IC_COLUMNS if c not in ("horizon", "n")]
         table = table.with_columns(pl.when(pl.col("n") >= min_obs).then(pl.col(c)).alias(c) for c in stats)
         tables.append(table.select(pl.lit(regime).alias("regime"), pl.all()))
     return pl.concat(tables)

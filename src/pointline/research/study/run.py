@@ -340,7 +340,7 @@ SHORT_SPAN_DAYS = 20
 def study_notes(result: StudyResult) -> list[str]:
     """Plain-language notes on the results that would otherwise mislead: a walk-forward fold that
     chose nothing (and why: no signal in its training window, or too few trades), regimes left
-    blank in the decile table, no best configuration, annualised Sharpe from a short span."""
+    blank in the IC and decile tables, no best configuration, annualised Sharpe from a short span."""
     cfg = result.config
     notes = []
     for a in (result.clean, result.parity):
