@@ -37,6 +37,10 @@ from pointline.research.study.config import _FIELD_TYPES
         ({"start": "2024-13-01", "end": "2024-02-01"}, "$.start"),
         ({"start": "2024-02-01", "end": "2024-01-01"}, "$.end"),
         ({"min_trades": -1}, "$.min_trades"),
+        ({"execution": {"executor": "cluster"}}, "$.execution.executor"),
+        ({"execution": {"max_workers": 0}}, "$.execution.max_workers"),
+        ({"execution": {"workers": 2}}, "$.execution.workers"),
+        ({"execution": "ray"}, "$.execution"),
     ],
 )
 def test_bad_value_raises_validation_error_naming_the_field(fields, path):

@@ -1,7 +1,9 @@
 """Per-bar features: the notebook's feature builder, derived features, cross-sectional joins.
 
 ``build_feature_frame`` / ``FeatureRunConfig`` (the guide's exploration entry point) run the
-pipeline's engine and are loaded lazily from :mod:`pointline.research.pipeline_v2.frame`.
+pipeline's engine and are loaded lazily from :mod:`pointline.research.pipeline_v2.frame`;
+``notebook_features_from_lake`` (the notebook's features read from the lake in parallel day chunks)
+from :mod:`pointline.research.features.from_lake`.
 """
 
 from typing import Any
@@ -23,6 +25,7 @@ __all__ = [
     "consensus_mean",
     "list_derived",
     "notebook_features",
+    "notebook_features_from_lake",
     "register_derived",
 ]
 
@@ -32,4 +35,8 @@ def __getattr__(name: str) -> Any:
         from pointline.research.pipeline_v2 import frame
 
         return getattr(frame, name)
+    if name == "notebook_features_from_lake":
+        from pointline.research.features import from_lake
+
+        return from_lake.notebook_features_from_lake
     raise AttributeError(f"module 'pointline.research.features' has no attribute {name!r}")

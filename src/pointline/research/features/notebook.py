@@ -107,13 +107,35 @@ def notebook_features(
             }
         )
     feats = feature_frame(values, counts).insert_column(0, pl.Series("bucket_start", buckets))
+    return on_bucket_grid(feats, interval_us)
+
+
+def on_bucket_grid(feats: pl.DataFrame, interval_us: int) -> pl.DataFrame:
+    """Point-in-time rows for every bucket from the first to the last of ``feats``.
+
+    ``feats`` holds ``bucket_start`` (µs, receive clock, multiples of ``interval_us``) and the
+    notebook columns for the buckets that had trades, possibly in several pieces (time chunks
+    computed apart) whose buckets do not overlap. Missing buckets become rows with null features and
+    ``trade_count = 0``; every row gets ``bucket_end = ts = bucket_start + interval_us``. So the
+    pieces of a time range, put on the grid together, give the frame of the range in one pass.
+
+    Example
+    -------
+    >>> t = pl.DataFrame({"ts_local_us": [0, 1, 25, 26], "px": [1.0, 2.0, 3.0, 4.0],
+    ...                   "qty": [1.0] * 4, "side": [0, 1, 0, 1]})
+    >>> early, late = (notebook_features(part, 10, notebook_compatible=False) for part in (t[:2], t[2:]))
+    >>> on_bucket_grid(pl.concat([early, late]), 10).select("bucket_start", "ts", "trade_count").rows()
+    [(0, 10, 2), (10, 20, 0), (20, 30, 2)]
+    """
     if feats.height == 0:
         grid = pl.DataFrame({"bucket_start": []}, schema={"bucket_start": pl.Int64})
     else:
+        first, last = feats["bucket_start"].min(), feats["bucket_start"].max()
         grid = pl.DataFrame(
-            {"bucket_start": pl.int_range(buckets[0], buckets[-1] + interval_us, interval_us, eager=True)}
+            {"bucket_start": pl.int_range(first, last + interval_us, interval_us, eager=True)}
         )
-    out = grid.join(feats, on="bucket_start", how="left")
+    keep = [c for c in feats.columns if c not in ("bucket_end", "ts")]
+    out = grid.join(feats.select(keep), on="bucket_start", how="left")
     return out.select(
         "bucket_start",
         (pl.col("bucket_start") + interval_us).alias("bucket_end"),

@@ -33,6 +33,7 @@ from pointline.errors import PointlineError, ValidationError
 from pointline.research.backtest.sweep import DEFAULT_HOLDINGS, DEFAULT_THRESHOLDS, DEFAULT_VOL_FILTERS
 from pointline.research.study.inputs import CONSENSUS_FEATURES
 from pointline.research.timeline import to_us
+from pointline.scale.executors import EXECUTORS
 
 _UNITS_US = {"s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
 
@@ -102,6 +103,7 @@ class StudyConfig:
     walk_forward: dict[str, Any] = field(default_factory=dict)
     parity: bool = False
     inputs: dict[str, str] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
     out: str | None = None
 
     @property
@@ -190,6 +192,7 @@ class StudyConfig:
                 problems.append((f"$.{name}", "expected a non-negative count"))
         problems += _regime_problems(self.regime)
         problems += _walk_forward_problems(self.walk_forward)
+        problems += _execution_problems(self.execution)
         problems += _span_problems(self.start, self.end)
         try:
             parse_interval(self.interval)
@@ -252,6 +255,7 @@ _FIELD_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "walk_forward": (lambda v: _is_map_of(v, object), "a mapping {split: DATE} or {train_days, test_days}"),
     "parity": (lambda v: isinstance(v, bool), "true or false"),
     "inputs": (lambda v: _is_map_of(v, (str, os.PathLike)), "a mapping {exchange: parquet path}"),
+    "execution": (lambda v: _is_map_of(v, object), "a mapping {executor: NAME, max_workers: N}"),
     "out": (lambda v: v is None or isinstance(v, str | os.PathLike), "an output directory"),
 }
 
@@ -291,6 +295,19 @@ def _regime_problems(regime: dict[str, Any]) -> list[tuple[str, str]]:
                 "short never holds enough history and every bar stays 'warmup'",
             )
         )
+    return problems
+
+
+def _execution_problems(execution: dict[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    for key, value in execution.items():
+        path = f"$.execution.{key}"
+        if key not in ("executor", "max_workers"):
+            problems.append((path, "unknown setting; expected executor and/or max_workers"))
+        elif key == "executor" and value not in EXECUTORS:
+            problems.append((path, f"expected one of {', '.join(EXECUTORS)}, got {value!r}"))
+        elif key == "max_workers" and not (_is_int(value) and value >= 1):
+            problems.append((path, f"expected a positive number of workers, got {value!r}"))
     return problems
 
 

@@ -113,9 +113,13 @@ class StudyResult:
 def load_feature_frames(cfg: StudyConfig, *, notebook_compatible: bool = False) -> dict[str, pl.DataFrame]:
     """Feature frames per exchange: from ``cfg.inputs`` Parquet files, else from the lake's trades.
 
-    The lake path runs ``notebook_features`` on ``query.trades`` of ``[start, end)``: point-in-time
-    (``ts`` = bucket end, empty buckets kept with null features) by default, or exactly the notebook's
-    frame (bucket-start labels, buckets with < 2 trades dropped) with ``notebook_compatible=True``.
+    The lake path runs ``notebook_features`` on the trades of ``[start, end)`` a UTC day at a time,
+    days and exchanges in parallel on ``cfg.execution`` (see
+    :func:`pointline.research.features.from_lake.notebook_features_from_lake`: the same frame as one
+    pass, with one day per worker in memory), with each instrument's contract convention from
+    ``dim_symbol``. Frames are point-in-time (``ts`` = bucket end, empty buckets kept with null
+    features) by default, or exactly the notebook's frame (bucket-start labels, buckets with < 2
+    trades dropped) with ``notebook_compatible=True``.
     """
     if cfg.inputs:
         missing = [e for e in cfg.exchanges if e not in cfg.inputs]
@@ -125,23 +129,29 @@ def load_feature_frames(cfg: StudyConfig, *, notebook_compatible: bool = False) 
     if cfg.start is None or cfg.end is None:
         raise PointlineError("study: 'start' and 'end' are required to read trades from the lake")
     try:
-        from pointline.research import query
         from pointline.research.discovery import no_rows_message
-        from pointline.research.features.notebook import notebook_features
+        from pointline.research.features.from_lake import notebook_features_from_lake
     except ImportError as exc:
         raise PointlineError(
             f"study: the lake feature path is not available ({exc}); give per-exchange Parquet files in 'inputs'"
         ) from None
-    frames = {}
-    for e in cfg.exchanges:
-        trades = query.trades(e, cfg.symbol, cfg.start, cfg.end, decoded=True, lake=cfg.lake)
-        if trades.height == 0:
+    frames = notebook_features_from_lake(
+        cfg.exchanges,
+        cfg.symbol,
+        cfg.start,
+        cfg.end,
+        interval_us=cfg.interval_us,
+        notebook_compatible=notebook_compatible,
+        executor=cfg.execution.get("executor", "local"),
+        max_workers=cfg.execution.get("max_workers"),
+        lake=cfg.lake,
+    )
+    for exchange, frame in frames.items():
+        if frame.height == 0:
             raise PointlineError(
-                "study: " + no_rows_message("trades", e, cfg.symbol, (cfg.start, cfg.end), lake=cfg.lake)
+                "study: "
+                + no_rows_message("trades", exchange, cfg.symbol, (cfg.start, cfg.end), lake=cfg.lake)
             )
-        frames[e] = notebook_features(
-            trades, interval_us=cfg.interval_us, notebook_compatible=notebook_compatible
-        )
     return frames
 
 
