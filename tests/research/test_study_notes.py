@@ -59,10 +59,18 @@ def test_regime_min_obs_is_validated():
         run_study({"regime_min_obs": -1}, frames={})
 
 
-def test_rolling_folds_start_on_the_bar_grid_not_on_the_first_bar_s_close(frames):
+def test_rolling_folds_hold_the_bars_that_open_on_the_bar_grid(frames):
+    # Windows are [start, end) on the known-at clock (ts = bucket end): the first bar opens at
+    # 00:00 and is known at 00:05, so day-aligned windows run 00:05 -> 00:05 and the last bar
+    # (known at 00:00 of day 3) is in the last test window.
     result = run_study({"walk_forward": {"train_days": 1.5, "test_days": 0.5}}, frames=frames)
     folds = result.clean.walk_forward.folds
-    day = 86_400_000_000
+    day, bar = 86_400_000_000, 300_000_000
     start = 1_761_955_200_000_000  # 2025-11-01, where the synthetic bars start
-    assert folds["train_start"][0] == start
-    assert folds["test_start"].to_list()[:2] == [start + 3 * day // 2, start + 2 * day]
+    assert folds["train_start"][0] == start + bar
+    assert folds["test_start"].to_list() == [
+        start + 3 * day // 2 + bar,
+        start + 2 * day + bar,
+        start + 5 * day // 2 + bar,
+    ]
+    assert folds["test_end"][-1] == start + 3 * day + 1

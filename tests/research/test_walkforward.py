@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pointline.errors import PointlineError
-from pointline.research.backtest import make_folds, walk_forward
+from pointline.research.backtest import Fold, make_folds, walk_forward
 from pointline.research.backtest.sweep import DEFAULT_HOLDINGS, DEFAULT_THRESHOLDS, DEFAULT_VOL_FILTERS
 from pointline.research.study import StudyConfig, build_study_frame, synthetic_feature_frames
+from pointline.research.study.run import _clean_folds
 
 DAY = 86_400_000_000
 CFG = StudyConfig(rank_window=288, min_periods=100)
@@ -68,3 +73,103 @@ def test_rolling_folds_tile_time():
     ]
     with pytest.raises(PointlineError, match="shorter than one training window"):
         make_folds(0, 10, train_us=30, test_us=5)
+
+
+def _bounds(folds: list[Fold]) -> list[tuple[int, int, int, int]]:
+    return [(f.train_start, f.train_end, f.test_start, f.test_end) for f in folds]
+
+
+def test_the_last_bar_is_in_a_test_window_when_the_data_ends_on_a_fold_boundary():
+    # Bars known at 10, 20, ..., 100: training 30 µs, test 30 µs. The third split falls on the last
+    # bar (100); it must open a last test window holding that bar, clipped one µs past it.
+    assert _bounds(make_folds(10, 100, train_us=30, test_us=30)) == [
+        (10, 40, 40, 70),
+        (40, 70, 70, 100),
+        (70, 100, 100, 101),
+    ]
+    assert _bounds(make_folds(10, 100, train_us=30, test_us=30, anchored=True)) == [
+        (10, 40, 40, 70),
+        (10, 70, 70, 100),
+        (10, 100, 100, 101),
+    ]
+    # A step longer than the test window leaves gaps between test windows, never overlaps.
+    assert _bounds(make_folds(0, 100, train_us=30, test_us=20, step_us=30)) == [
+        (0, 30, 30, 50),
+        (30, 60, 60, 80),
+        (60, 90, 90, 101),
+    ]
+    # The data is exactly one training window and one bar: one fold, that bar.
+    assert _bounds(make_folds(0, 30, train_us=30, test_us=20)) == [(0, 30, 30, 31)]
+    with pytest.raises(PointlineError, match="step"):
+        make_folds(0, 100, train_us=30, test_us=20, step_us=-10)
+
+
+def test_study_folds_hold_whole_utc_days_of_bars_and_the_last_bar():
+    # Ten whole UTC days of 5-minute bars: ts (known-at = bucket end) runs from 00:05 of day 0 to
+    # 00:00 of day 10. Train 6 days / test 2 days: two test windows, days 6-7 and 8-9, by bar interval.
+    bar = 300_000_000
+    day0 = 1_761_955_200_000_000
+    ts = day0 + bar * np.arange(1, 10 * 288 + 1, dtype=np.int64)
+    frame = pl.DataFrame({"ts": ts})
+    cfg = StudyConfig(walk_forward={"train_days": 6, "test_days": 2})
+    folds = _clean_folds(frame, cfg)
+    assert _bounds(folds) == [
+        (day0 + bar, day0 + 6 * DAY + bar, day0 + 6 * DAY + bar, day0 + 8 * DAY + bar),
+        (day0 + 2 * DAY + bar, day0 + 8 * DAY + bar, day0 + 8 * DAY + bar, int(ts[-1]) + 1),
+    ]
+    for f in folds:  # every window is whole days of bars: 288 bars a day, opening from 00:00
+        in_test = ts[(ts >= f.test_start) & (ts < f.test_end)]
+        assert in_test.size == 2 * 288 and (in_test[0] - bar) % DAY == 0
+        in_train = ts[(ts >= f.train_start) & (ts < f.train_end)]
+        assert in_train.size == 6 * 288 and (in_train[0] - bar) % DAY == 0
+    tested = np.concatenate([ts[(ts >= f.test_start) & (ts < f.test_end)] for f in folds])
+    assert tested.tolist() == ts[6 * 288 :].tolist()  # the last bar (00:00 of day 10) included
+
+
+def test_study_split_date_tests_the_bars_that_open_at_or_after_it():
+    bar = 300_000_000
+    day0 = 1_761_955_200_000_000
+    ts = day0 + bar * np.arange(1, 3 * 288 + 1, dtype=np.int64)
+    cfg = StudyConfig(walk_forward={"split": "2025-11-03"})
+    (fold,) = _clean_folds(pl.DataFrame({"ts": ts}), cfg)
+    split = day0 + 2 * DAY
+    assert _bounds([fold]) == [(int(ts[0]), split + bar, split + bar, int(ts[-1]) + 1)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n_bars=st.integers(1, 120),
+    interval=st.integers(1, 7),
+    t0=st.integers(-1000, 1000),
+    train=st.integers(1, 300),
+    test=st.integers(1, 300),
+    extra_step=st.integers(0, 50),
+    anchored=st.booleans(),
+)
+def test_folds_cover_every_bar_after_the_first_training_window_once(
+    n_bars: int, interval: int, t0: int, train: int, test: int, extra_step: int, anchored: bool
+) -> None:
+    ts = t0 + interval * np.arange(n_bars, dtype=np.int64)
+    ts_min, ts_max = int(ts[0]), int(ts[-1])
+    step = test + extra_step
+    if ts_min + train > ts_max:
+        with pytest.raises(PointlineError, match="shorter than one training window"):
+            make_folds(ts_min, ts_max, train_us=train, test_us=test, step_us=step, anchored=anchored)
+        return
+    folds = make_folds(ts_min, ts_max, train_us=train, test_us=test, step_us=step, anchored=anchored)
+    for f in folds:
+        assert f.train_end == f.test_start  # training ends where its test starts: no lookahead
+        assert f.train_start < f.train_end
+        assert f.train_start == ts_min if anchored else f.train_end - f.train_start == train
+        assert f.test_start <= ts_max and f.test_end <= ts_max + 1  # never past the data
+        assert 0 < f.test_end - f.test_start <= test
+    for a, b in pairwise(folds):
+        assert b.test_start - a.test_start == step and a.test_end <= b.test_start  # no overlap
+        if extra_step == 0:
+            assert a.test_end == b.test_start  # tiles
+    hits = np.array([sum(f.test_start <= t < f.test_end for f in folds) for t in ts])
+    assert (hits[ts < ts_min + train] == 0).all()
+    if extra_step == 0:
+        assert (hits[ts >= ts_min + train] == 1).all()
+    else:
+        assert hits.max() <= 1

@@ -4,7 +4,9 @@ For each fold the whole sweep runs on the bars of ``[train_start, train_end)`` a
 exit would fall after ``train_end`` is never closed, so no test price reaches the choice); the chosen
 configuration is then run on ``[test_start, test_end)`` and reported out of sample. Folds are
 ``rolling`` (fixed-length training window) or ``anchored`` (training always starts at the first bar).
-All bounds are µs on the bars' ``ts`` (known-at) clock, half-open.
+All bounds are µs on the bars' ``ts`` (known-at) clock, half-open. :func:`make_folds` puts every bar
+after the first training window in exactly one test window when the step equals the test length,
+the last bar included; the last test window ends one µs past the last bar, never beyond.
 
 The signal and regime columns of the frame must themselves be point-in-time (trailing windows,
 causal thresholds); then nothing computed for a training bar depends on a test bar.
@@ -49,35 +51,59 @@ def make_folds(
     step_us: int | None = None,
     anchored: bool = False,
 ) -> list[Fold]:
-    """Consecutive folds covering ``[ts_min, ts_max]``.
+    """Consecutive folds over the bars whose ``ts`` lies in ``[ts_min, ts_max]``.
+
+    Windows are half-open ``[start, end)`` on the ``ts`` (known-at) clock, like every window of the
+    walk-forward. The first training window starts at ``ts_min``; fold ``k`` splits at
+    ``ts_min + train_us + k * step_us``: training is ``[split - train_us, split)`` (``[ts_min, split)``
+    when anchored), test ``[split, split + test_us)``. A fold is made for every split at or before
+    ``ts_max``, and the last test window is clipped to ``ts_max + 1`` (one µs past the last bar), so:
+
+    - with ``step_us == test_us`` every bar with ``ts >= ts_min + train_us`` — the last one included —
+      lies in exactly one test window, and no bar before that in any;
+    - test windows never overlap (``step_us >= test_us``) and never reach past the data: the last one
+      may be shorter than ``test_us`` (down to the last bar alone) and its metrics cover only its bars;
+    - a training window ends where its test window starts: nothing at or after ``test_start`` is
+      training data.
+
+    To tile whole UTC days of bars labelled by their end (the lake's ``ts = bucket_end``), pass the
+    first bar's ``ts``: a day window then runs from 00:05 to 00:05 on 5-minute bars and holds the
+    bars that open from 00:00 to 23:55 (this is what the study does).
 
     Parameters
     ----------
     ts_min, ts_max
-        First and last bar ``ts`` (µs).
+        First and last bar ``ts`` (µs), both included.
     train_us, test_us
-        Training and test window lengths (µs).
+        Training and test window lengths (µs, > 0).
     step_us
-        Shift between folds (default ``test_us``: test windows tile time without overlap).
+        Shift between folds (µs, > 0; default ``test_us``: test windows tile time without overlap).
     anchored
         Training windows all start at ``ts_min`` (and grow) instead of rolling.
 
     Returns
     -------
     list[Fold]
-        Folds whose test window starts before ``ts_max``; the last test window may be shorter.
+        The folds in time order.
+
+    Raises
+    ------
+    PointlineError
+        A length is not positive, or ``ts_max - ts_min < train_us`` (no bar after the first training window).
 
     Example
     -------
-    >>> [f.test_start for f in make_folds(0, 100, train_us=40, test_us=30)]
-    [40, 70]
+    >>> [(f.test_start, f.test_end) for f in make_folds(0, 100, train_us=40, test_us=30)]
+    [(40, 70), (70, 100), (100, 101)]
     """
     if train_us <= 0 or test_us <= 0:
         raise PointlineError(f"make_folds: train and test lengths must be > 0 µs, got {train_us}, {test_us}")
-    step = step_us or test_us
+    if step_us is not None and step_us <= 0:
+        raise PointlineError(f"make_folds: step_us must be > 0 µs, got {step_us}")
+    step = test_us if step_us is None else step_us
     folds = []
     start = ts_min
-    while start + train_us < ts_max:
+    while start + train_us <= ts_max:
         split = start + train_us
         folds.append(
             Fold(

@@ -160,20 +160,26 @@ def _horizon_cols(cfg: StudyConfig) -> dict[str, str]:
 
 
 def _clean_folds(frame: pl.DataFrame, cfg: StudyConfig) -> list[Fold]:
+    """The clean study's folds: windows hold the bars of whole UTC days (by the interval they cover).
+
+    ``ts`` is the bar's end (known-at), so a bar opening at 00:00 has ``ts`` 00:05 on 5-minute bars:
+    folds tile from the first bar's ``ts`` and a ``split`` date becomes ``split + interval`` on the
+    ``ts`` clock (the first test bar opens at the split date — the notebook's split, which compares
+    bucket starts, tests the same bars). Every bar from the first test window on, the last included,
+    is in exactly one test window (see :func:`make_folds`).
+    """
     first, last = int(frame["ts"].min()), int(frame["ts"].max())
     wf = cfg.walk_forward
     if "train_days" in wf:
-        # Folds tile time from the first bar's *start* (its ts is its end): day-long windows then
-        # fall on UTC midnights of the bar grid, not on the first bar's close (00:05).
         return make_folds(
-            first - cfg.interval_us,
+            first,
             last,
             train_us=int(float(wf["train_days"]) * US_PER_DAY),
             test_us=int(float(wf["test_days"]) * US_PER_DAY),
             step_us=int(float(wf["step_days"]) * US_PER_DAY) if wf.get("step_days") else None,
             anchored=bool(wf.get("anchored", False)),
         )
-    split = _split_us(frame["ts"], cfg)
+    split = _split_us(frame["ts"], cfg) + cfg.interval_us
     return [Fold(first, split, split, last + 1)]
 
 
