@@ -66,11 +66,58 @@ def test_metrics_drawdown_counts_a_losing_first_trade_and_profit_factor():
     assert m["win_rate"] == pytest.approx(1 / 3)
 
 
+DAY = 86_400_000_000
+HOUR = 3_600_000_000
+BAR = 300_000_000
+
+
 def test_calendar_sharpe_counts_days_without_trades():
-    day = 86_400_000_000
-    m = trade_metrics(np.array([10.0, 10.0]), np.array([0, day]), span=(0, 3 * day), holding_bars=1)
+    # Four whole UTC days of 5-minute bars (known at 00:05 of day 0 ... 00:00 of day 4).
+    m = trade_metrics(
+        np.array([10.0, 10.0]), np.array([12 * HOUR, DAY + 12 * HOUR]), span=(BAR, 4 * DAY), holding_bars=1
+    )
     daily = np.array([10.0, 10.0, 0.0, 0.0])
     assert m["sharpe"] == pytest.approx(daily.mean() / daily.std(ddof=1) * np.sqrt(365))
+
+
+def test_calendar_sharpe_leaves_out_a_partial_last_day():
+    # Bars from 00:00 of day 0 to 03:00 of day 3: days 0-2 are whole, day 3 has three hours.
+    net = np.array([10.0, -5.0, 20.0, 4.0])
+    exits = np.array([12 * HOUR, DAY + 12 * HOUR, 2 * DAY + 12 * HOUR, 3 * DAY + HOUR])
+    m = trade_metrics(net, exits, span=(BAR, 3 * DAY + 3 * HOUR), holding_bars=1)
+    # Daily PnL of the whole days: [10, -5, 20]; mean 25/3, sample variance 1425/9.
+    assert m["sharpe"] == pytest.approx(25 / np.sqrt(1425) * np.sqrt(365), rel=1e-12)
+    assert m["total_pnl_bps"] == 29.0  # the partial day's trade counts in every other metric
+    # Bars added after the last whole day, with or without trades, leave the Sharpe alone.
+    longer = trade_metrics(
+        np.append(net, 100.0),
+        np.append(exits, 3 * DAY + 20 * HOUR),
+        span=(BAR, 3 * DAY + 21 * HOUR),
+        holding_bars=1,
+    )
+    assert longer["sharpe"] == m["sharpe"]
+
+
+def test_calendar_sharpe_leaves_out_a_partial_first_day_and_dates_a_bar_by_its_interval():
+    # Bars from 13:00 of day 0 (first known at 13:05) to the bar that ends at 00:00 of day 3.
+    # Whole days: 1 and 2. The last trade exits at the close of the bar ending at 00:00 of day 3,
+    # a price printed on day 2.
+    net = np.array([50.0, -5.0, 20.0])
+    exits = np.array([14 * HOUR, DAY + 6 * HOUR, 3 * DAY])
+    m = trade_metrics(net, exits, span=(13 * HOUR + BAR, 3 * DAY), holding_bars=1)
+    assert m["sharpe"] == pytest.approx(7.5 / (12.5 * np.sqrt(2)) * np.sqrt(365), rel=1e-12)  # days [-5, 20]
+    # Bars labelled by their start (the notebook's bucket_start): same bars, one interval earlier.
+    by_start = trade_metrics(
+        net, exits - BAR, span=(13 * HOUR, 3 * DAY - BAR), holding_bars=1, ts_label="start"
+    )
+    assert by_start["sharpe"] == m["sharpe"]
+
+
+def test_calendar_sharpe_is_zero_under_two_whole_days():
+    m = trade_metrics(
+        np.array([10.0, -5.0]), np.array([HOUR, DAY + HOUR]), span=(BAR, DAY + 12 * HOUR), holding_bars=1
+    )
+    assert m["sharpe"] == 0.0
 
 
 def test_sweep_has_one_row_per_configuration_in_notebook_order():
@@ -88,21 +135,31 @@ def test_bad_holding_is_a_user_error():
         backtest_fixed_holding(bars, holding_bars=0, regime_col=None)
 
 
-def _reference_metrics(net: np.ndarray, exit_ts: np.ndarray, span: tuple[int, int], holding: int) -> dict:
-    """The metrics with plain NumPy, straight from their definitions (5-minute bars)."""
-    from pointline.research.backtest.metrics import US_PER_DAY
-
+def _reference_metrics(
+    net: np.ndarray,
+    exit_ts: np.ndarray,
+    span: tuple[int, int],
+    holding: int,
+    interval: int = BAR,
+    ts_label: str = "end",
+) -> dict:
+    """The metrics with plain NumPy, straight from their definitions."""
     n = net.size
     if n == 0:
         return {}
     std = float(net.std(ddof=1)) if n > 1 else float("nan")
     cum = np.concatenate(([0.0], np.cumsum(net)))
-    first_day = span[0] // US_PER_DAY
-    n_days = span[1] // US_PER_DAY - first_day + 1
+    lag = interval if ts_label == "end" else 0
+    covered = (span[0] - lag, span[1] - lag + interval)  # first bar's open to last bar's close
+    whole = [
+        d
+        for d in range(covered[0] // DAY - 1, covered[1] // DAY + 2)
+        if covered[0] <= d * DAY and (d + 1) * DAY <= covered[1]
+    ]
+    exit_day = (exit_ts - lag) // DAY  # the UTC day of the exit bar's interval
+    daily = np.array([net[exit_day == d].sum() for d in whole])
     sharpe = 0.0
-    if n_days >= 2:
-        days = np.clip(exit_ts // US_PER_DAY - first_day, 0, n_days - 1)
-        daily = np.bincount(days, weights=net, minlength=n_days)
+    if daily.size >= 2:
         sd = daily.std(ddof=1)
         sharpe = float(daily.mean() / sd * np.sqrt(365.0)) if sd > 0 else 0.0
     return {
@@ -115,25 +172,35 @@ def _reference_metrics(net: np.ndarray, exit_ts: np.ndarray, span: tuple[int, in
         "profit_factor": float(net[net > 0].sum()) / max(float(-net[net < 0].sum()), 1e-10),
         "max_drawdown_bps": float((cum - np.maximum.accumulate(cum)).min()),
         "sharpe": sharpe,
-        "sharpe_per_trade": float(net.mean() / std * np.sqrt(252 * 288 / holding))
+        "sharpe_per_trade": float(net.mean() / std * np.sqrt(252 * (DAY / interval) / holding))
         if n > 1 and std > 0
         else 0.0,
     }
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     # Quarter-bps values sum exactly, so both summation orders agree on degenerate (zero-variance) cases.
     pnl=st.lists(st.integers(-2000, 2000).map(lambda k: k / 4), min_size=1, max_size=40),
-    days=st.integers(1, 5),
+    first_bar=st.integers(-300, 300),
+    n_bars=st.integers(1, 1500),
+    interval_min=st.sampled_from([1, 5, 15, 60]),
     holding=st.integers(1, 24),
+    ts_label=st.sampled_from(["end", "start"]),
+    data=st.data(),
 )
-def test_metrics_equal_a_numpy_reference(pnl: list[float], days: int, holding: int) -> None:
-    from pointline.research.backtest.metrics import US_PER_DAY
-
+def test_metrics_equal_a_numpy_reference(
+    pnl: list[float], first_bar: int, n_bars: int, interval_min: int, holding: int, ts_label: str, data
+) -> None:
+    interval = interval_min * 60_000_000
+    ts = (first_bar + np.arange(n_bars, dtype=np.int64)) * interval  # a bar grid from any hour of a day
     net = np.array(pnl, dtype=np.float64)
-    exit_ts = np.linspace(0, days * US_PER_DAY - 1, num=net.size).astype(np.int64)
-    span = (0, days * US_PER_DAY - 1)
-    got = trade_metrics(net, exit_ts, span=span, holding_bars=holding)
-    for key, value in _reference_metrics(net, exit_ts, span, holding).items():
+    exit_ts = np.sort(
+        ts[data.draw(st.lists(st.integers(0, n_bars - 1), min_size=net.size, max_size=net.size))]
+    )
+    span = (int(ts[0]), int(ts[-1]))
+    got = trade_metrics(
+        net, exit_ts, span=span, holding_bars=holding, interval_us=interval, ts_label=ts_label
+    )
+    for key, value in _reference_metrics(net, exit_ts, span, holding, interval, ts_label).items():
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), key

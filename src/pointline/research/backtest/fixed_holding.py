@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from pointline.errors import PointlineError
-from pointline.research.backtest.metrics import trade_metrics
+from pointline.research.backtest.metrics import TsLabel, trade_metrics
 
 EntryMode = Literal["next_open", "signal_close"]
 
@@ -129,6 +129,7 @@ class PreparedSeries:
     entry_lag: int
     parity: bool
     interval_us: int
+    ts_label: TsLabel = "end"
 
 
 def _floats(df: pl.DataFrame, col: str) -> np.ndarray:
@@ -146,6 +147,7 @@ def prepare_series(
     entry: EntryMode = "next_open",
     parity: bool = False,
     interval_us: int = 300_000_000,
+    ts_label: TsLabel = "end",
 ) -> PreparedSeries:
     """Extract the arrays of a bar frame once; see :func:`backtest_fixed_holding` for the arguments."""
     needed = [signal_col, close_col, ts_col] + ([open_col] if entry == "next_open" and open_col else [])
@@ -156,6 +158,8 @@ def prepare_series(
         raise PointlineError(f"backtest: entry must be 'next_open' or 'signal_close', got {entry!r}")
     if entry == "next_open" and open_col is None:
         raise PointlineError("backtest: entry='next_open' needs an open price column (open_col)")
+    if ts_label not in ("end", "start"):
+        raise PointlineError(f"backtest: ts_label must be 'end' or 'start', got {ts_label!r}")
     if parity:
         df = df.filter(pl.col(signal_col).is_not_null() & pl.col(signal_col).is_not_nan())
     close = _floats(df, close_col)
@@ -173,6 +177,7 @@ def prepare_series(
         entry_lag=1 if entry == "next_open" else 0,
         parity=parity,
         interval_us=interval_us,
+        ts_label=ts_label,
     )
 
 
@@ -247,6 +252,43 @@ def trades_frame(series: PreparedSeries, arrays: dict[str, np.ndarray]) -> pl.Da
     )
 
 
+def series_metrics(
+    series: PreparedSeries, arrays: dict[str, np.ndarray], holding_bars: int
+) -> dict[str, float]:
+    """:func:`pointline.research.backtest.metrics.trade_metrics` of :func:`run_prepared`'s trades.
+
+    The calendar is the series' own bars (first to last ``ts``), so a window's metrics never count
+    time outside its data.
+
+    Parameters
+    ----------
+    series
+        The series the trades were run on.
+    arrays
+        :func:`run_prepared` output.
+    holding_bars
+        The configuration's holding period.
+
+    Returns
+    -------
+    dict[str, float]
+        The metrics of :data:`pointline.research.backtest.metrics.METRIC_NAMES`.
+
+    Example
+    -------
+    >>> m = series_metrics(s, run_prepared(s, mask, threshold=1.5, holding_bars=6, fee_bps=7.0), 6)  # doctest: +SKIP
+    """
+    span = (int(series.ts[0]), int(series.ts[-1])) if series.ts.size else (0, 0)
+    return trade_metrics(
+        arrays["net_bps"],
+        series.ts[arrays["exit_idx"]],
+        span=span,
+        holding_bars=holding_bars,
+        interval_us=series.interval_us,
+        ts_label=series.ts_label,
+    )
+
+
 def backtest_fixed_holding(
     df: pl.DataFrame,
     *,
@@ -264,6 +306,7 @@ def backtest_fixed_holding(
     overlapping: bool = False,
     parity: bool = False,
     interval_us: int = 300_000_000,
+    ts_label: TsLabel = "end",
 ) -> BacktestResult:
     """Backtest the fixed-holding rule described in the module docstring.
 
@@ -290,7 +333,10 @@ def backtest_fixed_holding(
     parity
         Reproduce the notebook's loop exactly (see the module docstring).
     interval_us
-        Bar length in µs (used for the calendar Sharpe's day count).
+        Bar length in µs (the bars' intervals: calendar Sharpe days, turnover per day).
+    ts_label
+        ``"end"`` (default): ``ts_col`` is the bar's end, its known-at instant (the lake's ``ts``);
+        ``"start"``: the bar's start (e.g. the notebook's ``bucket_start``). Dates bars for the metrics.
 
     Returns
     -------
@@ -315,6 +361,7 @@ def backtest_fixed_holding(
         entry=entry,
         parity=parity,
         interval_us=interval_us,
+        ts_label=ts_label,
     )
     arrays = run_prepared(
         series,
@@ -325,13 +372,6 @@ def backtest_fixed_holding(
         side=side,
         overlapping=overlapping,
     )
-    trades = trades_frame(series, arrays)
-    span = (int(series.ts[0]), int(series.ts[-1])) if series.ts.size else (0, 0)
-    metrics = trade_metrics(
-        arrays["net_bps"],
-        series.ts[arrays["exit_idx"]],
-        span=span,
-        holding_bars=holding_bars,
-        interval_us=interval_us,
+    return BacktestResult(
+        trades=trades_frame(series, arrays), metrics=series_metrics(series, arrays, holding_bars)
     )
-    return BacktestResult(trades=trades, metrics=metrics)

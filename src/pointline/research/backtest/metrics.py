@@ -2,20 +2,36 @@
 
 - ``max_drawdown_bps``: largest fall of cumulative net PnL from its running peak, the peak starting
   at 0 before the first trade (a first losing trade is a drawdown).
-- ``sharpe``: calendar Sharpe. Net PnL is summed per UTC day of the trade's exit over every day of the
-  backtest span (days without trades count as 0), then ``mean / std * sqrt(365)`` (crypto trades
-  every day of the year).
+- ``sharpe``: calendar Sharpe over the **whole UTC days** the backtested bars cover. A bar covers
+  its interval (``[ts - interval, ts)`` when ``ts`` labels the bar's end — the lake's known-at
+  convention — or ``[ts, ts + interval)`` when it labels the start); the bars cover the first bar's
+  interval start to the last bar's interval end. A trade's PnL is booked on the UTC day of its exit
+  bar's interval (the day its exit price printed: the bar ending at 00:00 belongs to the day before).
+  Net PnL is summed per whole day (days without trades count as 0), then
+  ``mean / std * sqrt(365)`` (crypto trades every day of the year). A partial first or last day
+  (data starting at 13:00 or ending at 03:00) is left out, with its trades: its PnL comes from a
+  fraction of a day, so counting it as a day drags the mean towards 0 and inflates the spread.
+  Those trades still count in every other metric. Fewer than two whole days: 0.
 - ``sharpe_per_trade``: the notebook's figure, ``mean / std`` of per-trade PnL times
   ``sqrt(252 * bars_per_day / holding_bars)``; kept for parity, it is not a calendar Sharpe.
 - ``profit_factor``: gross gains over gross losses (``inf``-free: losses floored at 1e-10 bps).
+
+Gaps inside the span (missing bars) are not detected: the clean study frame is on the full time grid.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from numba import njit
 
+from pointline.errors import PointlineError
+
 US_PER_DAY = 86_400_000_000
+
+#: What a bar's ``ts`` labels: its ``"end"`` (the known-at instant, the lake's convention) or ``"start"``.
+TsLabel = Literal["end", "start"]
 
 METRIC_NAMES = (
     "n_trades",
@@ -42,11 +58,41 @@ HEADLINE_METRICS = (
 )
 
 
+def covered_period(span: tuple[int, int], interval_us: int, ts_label: TsLabel = "end") -> tuple[int, int]:
+    """The time the bars of ``span`` cover, ``[first bar's open, last bar's close)`` in µs.
+
+    Parameters
+    ----------
+    span
+        ``(first ts, last ts)`` of the bars, µs.
+    interval_us
+        Bar length, µs.
+    ts_label
+        ``"end"``: ``ts`` is the bar's end (known-at, the lake's convention); ``"start"``: its start.
+
+    Returns
+    -------
+    tuple[int, int]
+        Half-open ``[start, end)`` in µs.
+
+    Example
+    -------
+    >>> covered_period((300_000_000, 86_400_000_000), 300_000_000)  # one UTC day of 5-minute bars
+    (0, 86400000000)
+    """
+    lag = interval_us if ts_label == "end" else 0
+    return span[0] - lag, span[1] - lag + interval_us
+
+
 @njit(cache=True, nogil=True)
 def _metrics_kernel(
-    net: np.ndarray, exit_ts: np.ndarray, first_day: int, n_days: int, per_trade_scale: float
+    net: np.ndarray, exit_ts: np.ndarray, lag: int, first_day: int, n_days: int, per_trade_scale: float
 ) -> tuple[float, float, float, float, float, float, float, float, float]:
-    """Every metric but the median in two passes (a sweep calls this once per configuration)."""
+    """Every metric but the median in two passes (a sweep calls this once per configuration).
+
+    ``first_day`` / ``n_days``: the whole UTC days of the span (day numbers since the epoch); a trade
+    is booked on day ``(exit_ts - lag) // US_PER_DAY`` and left out of the Sharpe outside them.
+    """
     n = net.shape[0]
     total = 0.0
     gains = 0.0
@@ -67,9 +113,9 @@ def _metrics_kernel(
         cum += x
         peak = max(peak, cum)
         drawdown = min(drawdown, cum - peak)
-        if n_days >= 2:
-            day = exit_ts[i] // US_PER_DAY - first_day
-            daily[min(max(day, 0), n_days - 1)] += x
+        day = (exit_ts[i] - lag) // US_PER_DAY - first_day
+        if 0 <= day < n_days:
+            daily[day] += x
     mean = total / n
     ss = 0.0
     for i in range(n):
@@ -94,19 +140,23 @@ def trade_metrics(
     span: tuple[int, int],
     holding_bars: int,
     interval_us: int = 300_000_000,
+    ts_label: TsLabel = "end",
 ) -> dict[str, float]:
-    """Metrics of one backtest.
+    """Metrics of one backtest (definitions in the module docstring).
 
     Parameters
     ----------
     net_bps
         Net PnL per trade in bps, in entry order.
     exit_ts
-        Exit bar known-at instant per trade, Int64 µs.
+        Exit bar's ``ts`` per trade, Int64 µs.
     span
-        ``(first ts, last ts)`` of the backtested bars, µs — the calendar of the daily Sharpe.
+        ``(first ts, last ts)`` of the backtested bars, µs — with ``interval_us`` and ``ts_label``, the
+        calendar of the daily Sharpe (:func:`covered_period`).
     holding_bars, interval_us
-        Holding period and bar length (for the notebook's per-trade Sharpe).
+        Holding period and bar length (the notebook's per-trade Sharpe; the bars' intervals).
+    ts_label
+        ``"end"`` (default: ``ts`` is the bar's end, the known-at instant) or ``"start"``.
 
     Returns
     -------
@@ -123,13 +173,17 @@ def trade_metrics(
     n = int(net_bps.size)
     if n == 0:
         return dict.fromkeys(METRIC_NAMES, 0.0)
-    first_day = span[0] // US_PER_DAY
-    n_days = span[1] // US_PER_DAY - first_day + 1
+    if ts_label not in ("end", "start"):
+        raise PointlineError(f"trade_metrics: ts_label must be 'end' or 'start', got {ts_label!r}")
+    start, end = covered_period(span, interval_us, ts_label)
+    first_day = -(-start // US_PER_DAY)  # the first UTC midnight at or after the first bar's open
+    n_days = max(end // US_PER_DAY - first_day, 0)
     scale = float(np.sqrt(252 * (US_PER_DAY / interval_us) / max(holding_bars, 1)))
     net = np.ascontiguousarray(net_bps, dtype=np.float64)
     ts = np.ascontiguousarray(exit_ts, dtype=np.int64)
+    lag = interval_us if ts_label == "end" else 0
     total, mean, std, win, pf, dd, sharpe, per_trade, count = _metrics_kernel(
-        net, ts, first_day, n_days, scale
+        net, ts, lag, first_day, n_days, scale
     )
     return {
         "n_trades": count,

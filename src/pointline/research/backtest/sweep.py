@@ -13,9 +13,10 @@ import polars as pl
 from pointline.research.backtest.fixed_holding import (
     PreparedSeries,
     run_prepared,
+    series_metrics,
     tradeable_mask,
 )
-from pointline.research.backtest.metrics import METRIC_NAMES, trade_metrics
+from pointline.research.backtest.metrics import METRIC_NAMES
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = (1.0, 1.5, 2.0, 2.5)
 DEFAULT_HOLDINGS: dict[str, int] = {"15m": 3, "30m": 6, "1h": 12, "2h": 24}
@@ -69,7 +70,6 @@ def sweep(
     """
     holdings = dict(DEFAULT_HOLDINGS if holdings is None else holdings)
     vol_filters = dict(DEFAULT_VOL_FILTERS if vol_filters is None else vol_filters)
-    span = (int(series.ts[0]), int(series.ts[-1])) if series.ts.size else (0, 0)
     rows = []
     for vf_name, vf in vol_filters.items():
         mask = tradeable_mask(series, vf)
@@ -84,13 +84,7 @@ def sweep(
                     side=side,
                     overlapping=overlapping,
                 )
-                metrics = trade_metrics(
-                    arrays["net_bps"],
-                    series.ts[arrays["exit_idx"]],
-                    span=span,
-                    holding_bars=hp_bars,
-                    interval_us=series.interval_us,
-                )
+                metrics = series_metrics(series, arrays, hp_bars)
                 rows.append(
                     {
                         "vol_filter": vf_name,

@@ -25,10 +25,10 @@ from pointline.research.backtest.fixed_holding import (
     PreparedSeries,
     prepare_series,
     run_prepared,
+    series_metrics,
     tradeable_mask,
     trades_frame,
 )
-from pointline.research.backtest.metrics import trade_metrics
 from pointline.research.backtest.sweep import best_config, sweep
 
 
@@ -147,15 +147,7 @@ def _run_config(
         holding_bars=config["holding_bars"],
         **kw,
     )
-    span = (int(series.ts[0]), int(series.ts[-1])) if series.ts.size else (0, 0)
-    metrics = trade_metrics(
-        arrays["net_bps"],
-        series.ts[arrays["exit_idx"]],
-        span=span,
-        holding_bars=config["holding_bars"],
-        interval_us=series.interval_us,
-    )
-    return trades_frame(series, arrays), metrics
+    return trades_frame(series, arrays), series_metrics(series, arrays, config["holding_bars"])
 
 
 def walk_forward(

@@ -18,10 +18,10 @@ import polars as pl
 from pointline.research.backtest.fixed_holding import (
     prepare_series,
     run_prepared,
+    series_metrics,
     tradeable_mask,
     trades_frame,
 )
-from pointline.research.backtest.metrics import trade_metrics
 from pointline.research.backtest.sweep import best_config, sweep
 from pointline.research.backtest.walkforward import WalkForwardResult
 from pointline.research.composite import frozen_zscore
@@ -114,14 +114,7 @@ def notebook_walk_forward(
             holding_bars=chosen["holding_bars"],
             **kw,
         )
-        span = (int(series.ts[0]), int(series.ts[-1])) if series.ts.size else (0, 0)
-        metrics = trade_metrics(
-            arrays["net_bps"],
-            series.ts[arrays["exit_idx"]],
-            span=span,
-            holding_bars=chosen["holding_bars"],
-            interval_us=series.interval_us,
-        )
+        metrics = series_metrics(series, arrays, chosen["holding_bars"])
         row.update({f"{name}_{k}": v for k, v in metrics.items()})
         parts[name] = trades_frame(series, arrays).with_columns(pl.lit(0).alias("fold"))
     return WalkForwardResult(folds=pl.DataFrame([row]), is_trades=parts["is"], oos_trades=parts["oos"])

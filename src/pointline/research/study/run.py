@@ -231,6 +231,7 @@ def _analyse(
     entry = "signal_close" if parity else cfg.entry
     prep = {
         "ts_col": ts_col,
+        "ts_label": "start" if parity else "end",
         "entry": entry,
         "parity": parity,
         "interval_us": cfg.interval_us,
