@@ -120,12 +120,77 @@ def test_calendar_sharpe_is_zero_under_two_whole_days():
     assert m["sharpe"] == 0.0
 
 
+def test_turnover_counts_two_units_per_round_trip_over_the_covered_days():
+    # Three trades on bars covering exactly two UTC days: 6 units traded in 2 days.
+    exits = np.array([HOUR, 2 * HOUR, DAY + HOUR])
+    m = trade_metrics(np.array([1.0, 2.0, 3.0]), exits, span=(BAR, 2 * DAY), holding_bars=1)
+    assert (m["covered_days"], m["turnover_per_day"]) == (2.0, 3.0)
+    # The same trades on bars covering two and a half days (a partial day counts by its length).
+    m = trade_metrics(np.array([1.0, 2.0, 3.0]), exits, span=(BAR, 2 * DAY + 12 * HOUR), holding_bars=1)
+    assert (m["covered_days"], m["turnover_per_day"]) == (2.5, 2.4)
+    # Without trades: no turnover, and the bars still cover their days.
+    none = trade_metrics(np.array([]), np.array([], dtype=np.int64), span=(BAR, 2 * DAY), holding_bars=1)
+    assert (none["covered_days"], none["turnover_per_day"], none["n_trades"]) == (2.0, 0.0, 0.0)
+
+
+def test_fees_per_day_are_turnover_times_half_the_round_trip_fee():
+    rng = np.random.default_rng(3)
+    n = 2 * 288
+    px = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, n)))
+    res = backtest_fixed_holding(
+        _bars(rng.normal(size=n), px, px), threshold=1.0, holding_bars=3, fee_bps=7.0, regime_col=None
+    )
+    m, tr = res.metrics, res.trades
+    assert m["covered_days"] == 2.0 and m["turnover_per_day"] == pytest.approx(2 * tr.height / 2.0)
+    fees_per_day = float((tr["gross_bps"] - tr["net_bps"]).sum()) / m["covered_days"]
+    assert fees_per_day == pytest.approx(m["turnover_per_day"] * 7.0 / 2)
+
+
+def _reference_turnover(trades: pl.DataFrame, ts: np.ndarray, entry: str, interval: int) -> float:
+    """Units traded per day, from a position ledger: every trade is its own unit, held from its fill
+    at the entry bar's open (``next_open``) or close (``signal_close``) to the exit bar's close. On a
+    half-bar clock (2k = open of bar k, 2k + 1 = its close) sum |change| of each unit's position."""
+    index = {int(t): k for k, t in enumerate(ts)}
+    steps = 2 * ts.size + 1
+    traded = 0.0
+    for row in trades.iter_rows(named=True):
+        held_from = 2 * index[row["entry_ts"]] + (0 if entry == "next_open" else 1)
+        held_to = 2 * index[row["exit_ts"]] + 1
+        position = [row["direction"] if held_from <= k < held_to else 0 for k in range(steps)]
+        traded += sum(abs(b - a) for a, b in zip([0, *position[:-1]], position, strict=True))
+    return traded / (ts.size * interval / DAY)  # a complete grid: every bar covers one interval
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 400),
+    holding=st.integers(1, 12),
+    threshold=st.sampled_from([0.5, 1.0, 2.0]),
+    entry=st.sampled_from(["next_open", "signal_close"]),
+    overlapping=st.booleans(),
+)
+def test_turnover_equals_a_position_ledger(
+    seed: int, n: int, holding: int, threshold: float, entry: str, overlapping: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    px = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, n)))
+    bars = _bars(rng.normal(size=n), px * np.exp(rng.normal(0, 1e-4, n)), px)
+    res = backtest_fixed_holding(
+        bars, threshold=threshold, holding_bars=holding, entry=entry, overlapping=overlapping, regime_col=None
+    )
+    expected = _reference_turnover(res.trades, bars["ts"].to_numpy(), entry, BAR)
+    assert res.metrics["turnover_per_day"] == pytest.approx(expected, rel=1e-12)
+
+
 def test_sweep_has_one_row_per_configuration_in_notebook_order():
     rng = np.random.default_rng(0)
     px = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, 500)))
     s = prepare_series(_bars(rng.normal(size=500), px, px), regime_col=None)
     out = sweep(s, vol_filters={"all": None, "also": None})
     assert out.height == 32
+    assert {"turnover_per_day", "covered_days"} <= set(out.columns)
+    assert (out["turnover_per_day"] == 2 * out["n_trades"] / out["covered_days"]).all()
     assert out.select("vol_filter", "threshold", "holding").row(1) == ("all", 1.0, "30m")
 
 
@@ -172,6 +237,8 @@ def _reference_metrics(
         "profit_factor": float(net[net > 0].sum()) / max(float(-net[net < 0].sum()), 1e-10),
         "max_drawdown_bps": float((cum - np.maximum.accumulate(cum)).min()),
         "sharpe": sharpe,
+        "covered_days": (covered[1] - covered[0]) / DAY,
+        "turnover_per_day": 2 * n / ((covered[1] - covered[0]) / DAY),
         "sharpe_per_trade": float(net.mean() / std * np.sqrt(252 * (DAY / interval) / holding))
         if n > 1 and std > 0
         else 0.0,

@@ -56,6 +56,13 @@ def test_report_holds_every_figure_inline_for_both_studies(report_html):
 
 
 @pytest.mark.browser
+def test_report_tables_show_turnover(report_html, result):
+    assert "<th>turnover_per_day</th>" in report_html  # the sweep table
+    assert "<th>oos_turnover_per_day</th>" in report_html  # the walk-forward tables
+    folds = result.clean.walk_forward.folds
+    assert (folds["oos_turnover_per_day"] == 2 * folds["oos_n_trades"] / folds["oos_covered_days"]).all()
+
+
 def test_report_renders_in_headless_chromium_without_console_errors(report_html, tmp_path):
     if CHROMIUM is None:
         pytest.skip("chromium is not installed")
@@ -120,12 +127,15 @@ def test_walk_forward_summary_is_per_trade_over_all_folds():
             "is_n_trades": [60.0, 20.0, 20.0],
             "is_total_pnl_bps": [120.0, 20.0, 60.0],
             "is_avg_pnl_bps": [2.0, 1.0, 3.0],
+            "oos_covered_days": [4.0, 4.0, 2.0],
         }
     )
     got = _oos_summary(SimpleNamespace(mode="clean", walk_forward=SimpleNamespace(folds=folds)))
     assert got["oos_n_trades"] == 100 and got["oos_total_pnl_bps"] == pytest.approx(10.0)
+    assert got["oos_turnover_per_day"] == pytest.approx(2 * 100 / 10.0)  # over all 10 test days
     assert got["oos_avg_pnl_bps"] == pytest.approx(10.0 / 100)  # not the folds' mean, 3.0
     assert got["oos_win_rate"] == pytest.approx(44 / 100)  # not 0.4
     assert got["is_avg_pnl_bps"] == pytest.approx(200.0 / 100)
     none = _oos_summary(SimpleNamespace(mode="clean", walk_forward=SimpleNamespace(folds=folds[2:])))
     assert none["oos_avg_pnl_bps"] == 0.0 and none["oos_win_rate"] == 0.0
+    assert none["oos_turnover_per_day"] == 0.0

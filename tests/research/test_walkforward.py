@@ -63,6 +63,19 @@ def test_training_trades_never_exit_inside_the_test_window():
         assert fold.train_start == int(ts.min())
 
 
+def test_fold_metrics_cover_the_fold_s_own_bars_only():
+    # 3000 bars = 10 days and 120 bars; the last test window holds those 120 bars, not 3 days.
+    frames = synthetic_feature_frames(3000, seed=6)
+    ts = frames["bybit"]["ts"]
+    folds = make_folds(int(ts.min()), int(ts.max()), train_us=4 * DAY, test_us=3 * DAY)
+    wf = _run(frames, folds).folds.filter(pl.col("vol_filter").is_not_null())
+    assert wf.height >= 2
+    bars = [ts.filter((ts >= r["test_start"]) & (ts < r["test_end"])).len() for r in wf.iter_rows(named=True)]
+    assert wf["oos_covered_days"].to_list() == pytest.approx([b * 300_000_000 / DAY for b in bars])
+    assert bars[-1] == 120
+    assert (wf["oos_turnover_per_day"] == 2 * wf["oos_n_trades"] / wf["oos_covered_days"]).all()
+
+
 def test_rolling_folds_tile_time():
     folds = make_folds(0, 100, train_us=30, test_us=20)
     assert [(f.train_start, f.test_start, f.test_end) for f in folds] == [

@@ -15,6 +15,15 @@
 - ``sharpe_per_trade``: the notebook's figure, ``mean / std`` of per-trade PnL times
   ``sqrt(252 * bars_per_day / holding_bars)``; kept for parity, it is not a calendar Sharpe.
 - ``profit_factor``: gross gains over gross losses (``inf``-free: losses floored at 1e-10 bps).
+- ``covered_days``: length of the time the bars cover (first bar's open to last bar's close) in
+  days, fractional; reported even without trades (it describes the bars, not the trades).
+- ``turnover_per_day``: notional traded per day as a multiple of the position size (one unit).
+  Every trade buys and sells one unit, so a round trip is 2 units of turnover:
+  ``2 * n_trades / covered_days``. Overlapping units are not netted against each other (each pays
+  its own fee). A rate, so a partial day counts by its length. The fee charged per unit traded is
+  half the round-trip fee, so **fee drag per day = turnover_per_day × fee_bps / 2** (bps of one
+  unit per day; e.g. 24 round trips a day at 7 bps: 48 × 3.5 = 168 bps a day): the gross edge must
+  beat that to make money.
 
 Gaps inside the span (missing bars) are not detected: the clean study frame is on the full time grid.
 """
@@ -44,11 +53,14 @@ METRIC_NAMES = (
     "max_drawdown_bps",
     "sharpe",
     "sharpe_per_trade",
+    "turnover_per_day",
+    "covered_days",
 )
 
 #: The headline metrics shown in tables and reports, in display order.
 HEADLINE_METRICS = (
     "n_trades",
+    "turnover_per_day",
     "avg_pnl_bps",
     "total_pnl_bps",
     "win_rate",
@@ -161,21 +173,25 @@ def trade_metrics(
     Returns
     -------
     dict[str, float]
-        The keys of :data:`METRIC_NAMES`; all zeros when there are no trades (notebook convention).
+        The keys of :data:`METRIC_NAMES`; all zeros when there are no trades (notebook convention)
+        but ``covered_days``.
 
     Example
     -------
-    >>> m = trade_metrics(np.array([10.0, -5.0]), np.array([0, 86_400_000_000]),
-    ...                   span=(0, 86_400_000_000), holding_bars=3)
+    >>> m = trade_metrics(np.array([10.0, -5.0]), np.array([300_000_000, 86_400_000_000]),
+    ...                   span=(300_000_000, 86_400_000_000), holding_bars=3)
     >>> m["total_pnl_bps"], m["win_rate"], m["profit_factor"], m["max_drawdown_bps"]
     (5.0, 0.5, 2.0, -5.0)
+    >>> m["covered_days"], m["turnover_per_day"]  # 2 round trips = 4 units in 1 day of 5-minute bars
+    (1.0, 4.0)
     """
-    n = int(net_bps.size)
-    if n == 0:
-        return dict.fromkeys(METRIC_NAMES, 0.0)
     if ts_label not in ("end", "start"):
         raise PointlineError(f"trade_metrics: ts_label must be 'end' or 'start', got {ts_label!r}")
     start, end = covered_period(span, interval_us, ts_label)
+    days = (end - start) / US_PER_DAY
+    n = int(net_bps.size)
+    if n == 0:
+        return {**dict.fromkeys(METRIC_NAMES, 0.0), "covered_days": days}
     first_day = -(-start // US_PER_DAY)  # the first UTC midnight at or after the first bar's open
     n_days = max(end // US_PER_DAY - first_day, 0)
     scale = float(np.sqrt(252 * (US_PER_DAY / interval_us) / max(holding_bars, 1)))
@@ -196,4 +212,6 @@ def trade_metrics(
         "max_drawdown_bps": dd,
         "sharpe": sharpe,
         "sharpe_per_trade": per_trade,
+        "turnover_per_day": 2.0 * n / days,
+        "covered_days": days,
     }

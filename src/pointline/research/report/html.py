@@ -127,17 +127,23 @@ def _per_trade(total: pl.Expr, n: pl.Expr) -> pl.Expr:
 
 def _oos_summary(a: Any) -> dict[str, Any]:
     """Walk-forward totals over the folds, per trade (not an average of per-fold averages, which
-    weights a fold of 5 trades like one of 500 and counts a fold without trades as 0 bps, 0 % wins)."""
+    weights a fold of 5 trades like one of 500 and counts a fold without trades as 0 bps, 0 % wins).
+    ``oos_turnover_per_day`` is ``2 × trades / covered days`` over the test windows of the folds that
+    chose a configuration (a fold that chose none has no metrics)."""
     f = a.walk_forward.folds
     if "oos_n_trades" not in f.columns:
         return {"study": a.mode, "oos_n_trades": 0}
-    oos_n, is_n = pl.col("oos_n_trades"), pl.col("is_n_trades")
+    oos_n, is_n, days = pl.col("oos_n_trades"), pl.col("is_n_trades"), pl.col("oos_covered_days")
     agg = f.select(
         oos_n.sum(),
         pl.col("oos_total_pnl_bps").sum(),
         _per_trade(pl.col("oos_total_pnl_bps"), oos_n).alias("oos_avg_pnl_bps"),
         _per_trade(pl.col("oos_win_rate") * oos_n, oos_n).alias("oos_win_rate"),
         _per_trade(pl.col("is_total_pnl_bps"), is_n).alias("is_avg_pnl_bps"),
+        pl.when(days.sum() > 0)
+        .then(2 * oos_n.sum() / days.sum())
+        .otherwise(0.0)
+        .alias("oos_turnover_per_day"),
     ).row(0, named=True)
     return {"study": a.mode, **agg}
 

@@ -368,7 +368,7 @@ def study_notes(result: StudyResult) -> list[str]:
         if days < SHORT_SPAN_DAYS:
             notes.append(
                 f"{a.mode}: the bars span {days:.1f} days; annualised Sharpe ratios from fewer than "
-                f"{SHORT_SPAN_DAYS} days are not meaningful (0 when under 2 days)."
+                f"{SHORT_SPAN_DAYS} days are not meaningful (0 under two whole UTC days)."
             )
         if a.best is None:
             notes.append(
