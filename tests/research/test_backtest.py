@@ -131,6 +131,9 @@ def test_turnover_counts_two_units_per_round_trip_over_the_covered_days():
     # Without trades: no turnover, and the bars still cover their days.
     none = trade_metrics(np.array([]), np.array([], dtype=np.int64), span=(BAR, 2 * DAY), holding_bars=1)
     assert (none["covered_days"], none["turnover_per_day"], none["n_trades"]) == (2.0, 0.0, 0.0)
+    # Without bars (an empty walk-forward window): no days either.
+    empty = backtest_fixed_holding(_bars([1.0], [1.0], [1.0]).clear(), regime_col=None).metrics
+    assert (empty["covered_days"], empty["turnover_per_day"]) == (0.0, 0.0)
 
 
 def test_fees_per_day_are_turnover_times_half_the_round_trip_fee():

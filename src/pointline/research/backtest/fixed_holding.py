@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from pointline.errors import PointlineError
-from pointline.research.backtest.metrics import TsLabel, trade_metrics
+from pointline.research.backtest.metrics import METRIC_NAMES, TsLabel, trade_metrics
 
 EntryMode = Literal["next_open", "signal_close"]
 
@@ -258,7 +258,7 @@ def series_metrics(
     """:func:`pointline.research.backtest.metrics.trade_metrics` of :func:`run_prepared`'s trades.
 
     The calendar is the series' own bars (first to last ``ts``), so a window's metrics never count
-    time outside its data.
+    time outside its data; a series without bars has all-zero metrics (``covered_days`` 0).
 
     Parameters
     ----------
@@ -278,11 +278,12 @@ def series_metrics(
     -------
     >>> m = series_metrics(s, run_prepared(s, mask, threshold=1.5, holding_bars=6, fee_bps=7.0), 6)  # doctest: +SKIP
     """
-    span = (int(series.ts[0]), int(series.ts[-1])) if series.ts.size else (0, 0)
+    if not series.ts.size:
+        return dict.fromkeys(METRIC_NAMES, 0.0)
     return trade_metrics(
         arrays["net_bps"],
         series.ts[arrays["exit_idx"]],
-        span=span,
+        span=(int(series.ts[0]), int(series.ts[-1])),
         holding_bars=holding_bars,
         interval_us=series.interval_us,
         ts_label=series.ts_label,
