@@ -63,6 +63,15 @@ def test_report_tables_show_turnover(report_html, result):
     assert (folds["oos_turnover_per_day"] == 2 * folds["oos_n_trades"] / folds["oos_covered_days"]).all()
 
 
+def test_clean_and_notebook_splits_test_the_same_bars(result):
+    # The clean split is on the known-at clock (bucket end), the notebook's on bucket starts.
+    clean, parity = result.clean, result.parity
+    start = clean.walk_forward.folds["test_start"][0]
+    assert start - 300_000_000 == parity.walk_forward.folds["test_start"][0]
+    first_test_bar = clean.frame.filter(pl.col("ts") >= start).row(0, named=True)
+    assert first_test_bar["bucket_start"] == parity.walk_forward.folds["test_start"][0]
+
+
 def test_report_renders_in_headless_chromium_without_console_errors(report_html, tmp_path):
     if CHROMIUM is None:
         pytest.skip("chromium is not installed")
