@@ -68,7 +68,7 @@ def test_guide_request_is_accepted_with_the_guide_columns(guide_request: dict[st
     assert {i["table"] for i in lineage["inputs"]} == {"trades", "quotes", "book_snapshot_25"}
     assert all(i["delta_version"] is not None and i["files"] for i in lineage["inputs"])
     assert "compute" in lineage["timings_s"]["per_symbol"]["BTCUSDT"]
-    assert lineage["execution"]["ran_on"] == "local threads"
+    assert lineage["execution"]["ran_on"] == "inline"
 
 
 def test_metrics_know_the_request_s_labels_and_their_horizons(guide_request: dict[str, Any]) -> None:

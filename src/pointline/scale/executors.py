@@ -1,10 +1,18 @@
-"""Run independent work items (symbols, parameter sets) on local threads or on a Ray cluster.
+"""Run independent work items (symbols, parameter sets) in worker processes, threads or on Ray.
 
 :func:`map_items` is the one entry point: ``fn`` applied to every item, results in item order, and
-a description of where the work ran (for lineage).
+a description of where the work ran (for lineage). With one worker (one item, or ``max_workers=1``)
+``local`` and ``threads`` run the items inline, in this thread: no pool, no start-up cost.
 
-- ``local``: a thread pool in this process. The work is Polars and Numba, which release the GIL, and
-  threads see everything registered in this interpreter.
+- ``local`` (default): worker processes on this machine (:mod:`pointline.scale.processes`). Each is
+  a fresh interpreter (never a fork), so starting one costs about 1–3 s (importing Polars and
+  Pointline); each runs Polars with its share of the CPUs. ``fn`` and the items travel by value
+  (cloudpickle), so functions and classes defined in a notebook, ``__main__`` or inside a function
+  work there; what they reach through module-level state of this interpreter (registrations) does
+  not, unless ``fn`` carries it (the pipeline sends its registries along).
+- ``threads``: a thread pool in this process. No start-up cost, and ``fn`` sees everything of this
+  interpreter, including what cannot be pickled; the work overlaps as far as it releases the GIL
+  (Polars and the Numba kernels do).
 - ``ray``: one Ray task per item. Connects to the cluster already joined by this process
   (``ray.init(...)`` in user code), else to ``$RAY_ADDRESS``, else starts a local Ray instance with
   ``max_workers`` CPUs (kept for later calls of the same process). Workers must be able to import
@@ -13,14 +21,17 @@ a description of where the work ran (for lineage).
   defined in a notebook or ``__main__`` travel by value. At most ``max_workers`` tasks run at once
   when given; otherwise the cluster's CPUs decide.
 
-A task that raises re-raises its own exception here (not Ray's wrapper), so a user mistake reads
-the same on either executor.
+A task that raises re-raises its own exception here (not a wrapper), so a user mistake reads the
+same on every executor; a ``local`` worker process that dies raises a
+:class:`~pointline.errors.PointlineError` naming its item.
 
 Example
 -------
->>> results, ran = map_items(abs, [-1, 2, -3], executor="local")
->>> results, ran["ran_on"]
-([1, 2, 3], 'local threads')
+>>> results, ran = map_items(abs, [-1, 2, -3], executor="threads", max_workers=2)
+>>> results, ran["ran_on"], ran["workers"]
+([1, 2, 3], 'local threads', 2)
+>>> map_items(abs, [-4], executor="local")[1]["ran_on"]  # one item: inline, no worker process
+'inline'
 """
 
 from __future__ import annotations
@@ -32,11 +43,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from pointline.errors import PointlineError
+from pointline.scale.processes import map_processes
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-EXECUTORS = ("local", "ray")
+#: ``local``: worker processes; ``threads``: threads of this process; ``ray``: Ray tasks.
+EXECUTORS = ("local", "threads", "ray")
 
 
 def map_items(
@@ -51,19 +64,22 @@ def map_items(
     Parameters
     ----------
     executor
-        ``local`` (threads) or ``ray``.
+        ``local`` (worker processes), ``threads`` or ``ray``.
     max_workers
-        Most items processed at once (local default: one per item up to the CPU count).
+        Most items processed at once (``local`` and ``threads`` default: one per item up to the CPU
+        count). One worker runs the items inline, in this thread.
 
     Returns
     -------
-    ``(results, execution)``: results in item order; ``execution`` has ``requested``, ``ran_on``,
-    ``workers`` and, for Ray, ``ray`` (address, nodes, CPUs).
+    ``(results, execution)``: results in item order; ``execution`` has ``requested``, ``ran_on``
+    (``local processes``, ``local threads``, ``inline`` or ``ray``), ``workers`` and, for Ray,
+    ``ray`` (address, nodes, CPUs).
 
     Raises
     ------
     PointlineError
-        Unknown executor, or ``ray`` without Ray installed.
+        Unknown executor, ``ray`` without Ray installed, ``fn`` or an item that cannot be sent to a
+        worker process, or a worker process that died.
     """
     if executor not in EXECUTORS:
         raise PointlineError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
@@ -73,11 +89,13 @@ def map_items(
         return _map_ray(fn, items, max_workers)
     workers = max(1, min(len(items), max_workers or os.cpu_count() or 1))
     if workers == 1:
-        results = [fn(item) for item in items]
-    else:
+        results, ran_on = [fn(item) for item in items], "inline"
+    elif executor == "threads":
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(fn, items))
-    return results, {"requested": executor, "ran_on": "local threads", "workers": workers}
+            results, ran_on = list(pool.map(fn, items)), "local threads"
+    else:
+        results, ran_on = map_processes(fn, items, workers), "local processes"
+    return results, {"requested": executor, "ran_on": ran_on, "workers": workers}
 
 
 def _map_ray(
@@ -139,6 +157,6 @@ def _ray() -> Any:
         import ray
     except ImportError:
         raise PointlineError(
-            "executor 'ray' needs Ray installed: pip install 'pointline[ray]' (or use executor 'local')"
+            "executor 'ray' needs Ray installed: pip install 'pointline[ray]' (or use executor 'local' or 'threads')"
         ) from None
     return ray

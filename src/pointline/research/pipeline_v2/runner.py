@@ -5,9 +5,10 @@ Stages: validate → load inputs (one read of each source) → compute (:mod:`en
 JSON). A request whose ``filters.symbol`` is a list runs once per symbol, and the tables are
 concatenated in symbol order; the result is identical to running the symbols one after another.
 ``execution.executor`` says where the symbols run (:mod:`pointline.scale.executors`): ``local``
-threads (the work is Polars and Numba, both release the GIL), at most ``execution.max_workers`` at
-once, or one Ray task each, whose worker first installs the caller's registered aggregations,
-per-event and derived features, spines, gates and metrics (:mod:`pointline.research.registries`).
+worker processes or ``threads`` of this process, at most ``execution.max_workers`` at once (one
+symbol runs inline), or one Ray task each. A worker process or Ray task first installs the caller's
+registered aggregations, per-event and derived features, spines, gates and metrics
+(:mod:`pointline.research.registries`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import functools
 import json
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,7 +177,7 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
 
 
 def _run_symbol_task(tables: dict[str, dict[str, Any]], lake: str, request: dict[str, Any]) -> SymbolRun:
-    """:func:`run_symbol` in a worker process: the caller's registrations first."""
+    """:func:`run_symbol` in a worker process or Ray task: the caller's registrations first."""
     registries.restore(tables)
     return run_symbol(request, lake)
 
@@ -200,14 +202,13 @@ def run_request(request: Any, *, lake: str | os.PathLike[str] | None = None) -> 
     singles = expand_symbols(normalised)
     executor = normalised.get("execution", {}).get("executor", "local")
     max_workers = normalised.get("execution", {}).get("max_workers")
-    if executor == "ray":
-        # A task per symbol in a Ray worker, which gets the caller's registered operators first.
-        task = functools.partial(_run_symbol_task, registries.snapshot(), lake_root)
-        runs, execution = map_items(task, singles, executor="ray", max_workers=max_workers)
+    if executor == "threads":
+        task: Callable[[dict[str, Any]], SymbolRun] = functools.partial(run_symbol, lake=lake_root)
     else:
-        runs, execution = map_items(
-            lambda single: run_symbol(single, lake_root), singles, executor="local", max_workers=max_workers
-        )
+        # Worker processes and Ray tasks start from the built-ins: the caller's registrations first
+        # (in this process, inline, installing them is a no-op).
+        task = functools.partial(_run_symbol_task, registries.snapshot(), lake_root)
+    runs, execution = map_items(task, singles, executor=executor, max_workers=max_workers)
 
     features = (
         pl.concat([r.features for r in runs], how="vertical_relaxed") if len(runs) > 1 else runs[0].features
