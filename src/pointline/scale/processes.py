@@ -36,10 +36,11 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 
 from pointline.config import get_lake
 from pointline.errors import PointlineError
@@ -57,7 +58,7 @@ _BOOT = (
     "from pointline.scale.processes import serve; serve(int(sys.argv[1]), int(sys.argv[2]))"
 )
 
-#: Seconds a worker gets to exit after its input is closed before it is killed.
+#: Seconds a worker gets to exit once its input is closed (or its output was) before it is killed.
 _EXIT_GRACE_S = 10.0
 
 
@@ -178,22 +179,15 @@ class _Worker:
             self._inbox.close()
 
     def close(self) -> None:
-        """Release the pipes and reap the process (killed if it does not exit in time)."""
+        """Release the pipes, and reap the process in the background (killed if it has not exited
+        in time): a run does not wait for its workers' interpreters to shut down (about 1 s)."""
         for stream in (self._inbox, self._outbox):
             with contextlib.suppress(OSError):  # a broken pipe's unwritten bytes
                 stream.close()
-        try:
-            self.process.wait(timeout=_EXIT_GRACE_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        threading.Thread(target=_reap, args=(self.process,), name="pointline-reaper", daemon=True).start()
 
     def _died(self, index: int) -> PointlineError:
-        try:
-            code = self.process.wait(timeout=_EXIT_GRACE_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
+        code = _reap(self.process)
         if code < 0:
             how = f"killed by {signal.Signals(-code).name}"
         else:
@@ -202,6 +196,15 @@ class _Worker:
             f"item {index}: the worker process running it died ({how}) before returning a result: "
             "out of memory, a crash in native code, or killed from outside"
         )
+
+
+def _reap(process: subprocess.Popen[bytes]) -> int:
+    """Wait for ``process`` to exit (killed if it has not within the grace period); its exit code."""
+    try:
+        return process.wait(timeout=_EXIT_GRACE_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
 
 
 def _result(index: int, reply: bytes) -> Any:
@@ -239,9 +242,9 @@ def _result(index: int, reply: bytes) -> Any:
     )
 
 
-def serve(inbox_fd: int, outbox_fd: int) -> None:
+def serve(inbox_fd: int, outbox_fd: int) -> NoReturn:
     """A worker's loop: read ``fn``, then for each item read, reply with the result or the exception
-    it raised, until the input is closed. Runs in the worker process (see ``_BOOT``)."""
+    it raised, until the input is closed; then end the process. Runs in the worker (``_BOOT``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cloudpickle = _cloudpickle()
     inbox = os.fdopen(inbox_fd, "rb")
@@ -261,6 +264,13 @@ def serve(inbox_fd: int, outbox_fd: int) -> None:
             except Exception as exc:
                 reply = cloudpickle.dumps(("unsendable", f"{type(exc).__name__}: {exc}"))
         _write_frame(outbox, reply)
+    # Leave without the interpreter's shutdown (nothing is left to finalise once what the work
+    # printed is flushed): it takes about a second with Polars loaded, and native threads outliving
+    # the interpreter can crash an exit (docs/architecture.md, "Reading whole tables and SQL").
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def _failure_reply(cloudpickle: Any, exc: BaseException) -> bytes:
