@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 
+from pointline.errors import PointlineError
 from pointline.research.pipeline_v2 import pipeline
 from pointline.research.pipeline_v2.hashing import frame_hash
 from pointline.research.resample import registry
@@ -83,3 +85,18 @@ def test_an_aggregation_registered_in_this_session_runs_in_the_worker_processes(
     assert lineage["execution"]["ran_on"] == "local processes"
     assert (table["largest_trade"] <= table["volume"]).all()
     assert table["largest_trade"].null_count() == table["volume"].null_count() < table.height
+
+
+def test_a_symbol_s_error_reads_the_same_from_a_worker_process(
+    guide_request: dict[str, Any], tmp_path: Path
+) -> None:
+    errors = []
+    for executor in ("local", "threads"):
+        request = _both_symbols(guide_request, {"executor": executor, "max_workers": 2}, tmp_path / executor)
+        for source in request["sources"]:
+            source["filters"]["symbol"] = ["BTCUSDT", "DOGEUSDT"]  # not in the synthetic lake
+        with pytest.raises(PointlineError) as raised:
+            pipeline(request)
+        errors.append((type(raised.value), str(raised.value)))
+    assert errors[0] == errors[1]
+    assert "DOGEUSDT" in errors[0][1]

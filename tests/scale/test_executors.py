@@ -4,6 +4,7 @@ order, work travelling by value, errors raised as themselves, and the Polars thr
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import threading
 from pathlib import Path
@@ -68,6 +69,23 @@ def test_a_task_s_error_is_raised_as_itself() -> None:
         map_items(check, ["A", ""], max_workers=2)
     assert type(other.value) is ValueError and str(other.value) == "empty symbol"
     assert any("in a worker process by item 1" in note for note in other.value.__notes__)
+
+
+def test_every_pointline_error_survives_pickling() -> None:
+    """A task's error crosses from a worker process by pickle: each class, custom ``__init__``s
+    included, comes back as itself with its message (and attributes)."""
+    import pointline.ingest.registry
+    import pointline.research.resample.registry  # noqa: F401  (their error classes)
+
+    def subclasses(cls: type[PointlineError]) -> list[type[PointlineError]]:
+        return [cls, *(sub for direct in cls.__subclasses__() for sub in subclasses(direct))]
+
+    classes = [cls for cls in subclasses(PointlineError) if cls.__module__.startswith("pointline.")]
+    assert len(classes) >= 6
+    for cls in classes:
+        error = cls("what was wrong and what was expected")
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is cls and str(back) == str(error) and vars(back) == vars(error), cls
 
 
 def test_a_worker_that_dies_is_named_not_waited_for() -> None:
