@@ -1,8 +1,8 @@
 """The extension points users register into, as one value that travels to worker processes.
 
 Aggregations, per-event features, spines, gates, metrics and derived features are registered in
-module-level tables of the interpreter that registers them. A worker process of another executor
-(a Ray task) starts from the built-ins only; :func:`snapshot` captures every table, and
+module-level tables of the interpreter that registers them. A worker process (of the ``local``
+executor, or a Ray task) starts from the built-ins only; :func:`snapshot` captures every table, and
 :func:`restore` installs a snapshot in the worker before it runs, so a user's own operators, defined
 in a notebook or a script, work there as they do locally.
 
