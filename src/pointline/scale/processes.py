@@ -263,7 +263,10 @@ def serve(inbox_fd: int, outbox_fd: int) -> NoReturn:
                 reply = cloudpickle.dumps(("ok", result))
             except Exception as exc:
                 reply = cloudpickle.dumps(("unsendable", f"{type(exc).__name__}: {exc}"))
-        _write_frame(outbox, reply)
+        try:
+            _write_frame(outbox, reply)
+        except BrokenPipeError:  # the caller has gone (killed, or it stopped the run)
+            break
     # Leave without the interpreter's shutdown (nothing is left to finalise once what the work
     # printed is flushed): it takes about a second with Polars loaded, and native threads outliving
     # the interpreter can crash an exit (docs/architecture.md, "Reading whole tables and SQL").
