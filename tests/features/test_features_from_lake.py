@@ -201,3 +201,15 @@ def test_pieces_on_the_grid_equal_one_pass(gaps: list[int], cuts: list[int], see
         on_bucket_grid(pl.concat(frames), interval),
         notebook_features(trades, interval, notebook_compatible=False),
     )
+
+
+def test_worker_processes_give_the_same_frames_as_threads(market_lake: Path) -> None:
+    kw = {"interval_us": 5 * MINUTE_US, "max_workers": 2, "lake": market_lake}
+    threads = notebook_features_from_lake(
+        ["binance-futures", "bybit"], "BTCUSDT", "2024-03-01", "2024-03-04", **kw
+    )
+    local = notebook_features_from_lake(
+        ["binance-futures", "bybit"], "BTCUSDT", "2024-03-01", "2024-03-04", executor="local", **kw
+    )
+    for exchange in threads:
+        assert_frame_equal(local[exchange], threads[exchange])

@@ -9,7 +9,9 @@ a description of where the work ran (for lineage). With one worker (one item, or
   Pointline); each runs Polars with its share of the CPUs. ``fn`` and the items travel by value
   (cloudpickle), so functions and classes defined in a notebook, ``__main__`` or inside a function
   work there; what they reach through module-level state of this interpreter (registrations) does
-  not, unless ``fn`` carries it (the pipeline sends its registries along).
+  not, unless ``fn`` carries it (the pipeline sends its registries along). Where worker processes
+  are not available (Windows: they need POSIX file-descriptor passing), ``local`` runs as ``threads``
+  and says so in ``ran_on``.
 - ``threads``: a thread pool in this process. No start-up cost, and ``fn`` sees everything of this
   interpreter, including what cannot be pickled; the work overlaps as far as it releases the GIL
   (Polars and the Numba kernels do).
@@ -50,6 +52,8 @@ R = TypeVar("R")
 
 #: ``local``: worker processes; ``threads``: threads of this process; ``ray``: Ray tasks.
 EXECUTORS = ("local", "threads", "ray")
+#: Worker processes need POSIX file-descriptor passing; elsewhere (Windows) ``local`` runs threads.
+PROCESSES_AVAILABLE = os.name == "posix"
 
 
 def map_items(
@@ -90,7 +94,7 @@ def map_items(
     workers = max(1, min(len(items), max_workers or os.cpu_count() or 1))
     if workers == 1:
         results, ran_on = [fn(item) for item in items], "inline"
-    elif executor == "threads":
+    elif executor == "threads" or not PROCESSES_AVAILABLE:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results, ran_on = list(pool.map(fn, items)), "local threads"
     else:

@@ -7,8 +7,9 @@ chunk's trades with :func:`pointline.research.query.trades`, computes
 one bucket grid. No bucket straddles two chunks and every feature is a function of its bucket's
 trades, so the result is the frame of one pass over the whole range (tested), while memory holds
 only the chunks running at once: a month of a busy symbol never sits in memory whole. Chunks of
-every exchange run through one :func:`pointline.scale.executors.map_items` call (``local`` or
-``ray``), so exchanges and days run side by side.
+every exchange run through one :func:`pointline.scale.executors.map_items` call, so exchanges and
+days run side by side: on threads by default (a chunk is Polars reads and a Numba kernel, which
+release the GIL; no start-up cost), on ``local`` worker processes, or on ``ray``.
 
 The quote-quantity convention (``contract_size``, ``is_inverse``) comes from the instrument's current
 ``dim_symbol`` version unless given, as for dollar bars (``pointline.research.spines.dollar``);
@@ -142,7 +143,7 @@ def notebook_features_from_lake(
     notebook_compatible: bool = False,
     contract_size: float | None = None,
     is_inverse: bool | None = None,
-    executor: str = "local",
+    executor: str = "threads",
     max_workers: int | None = None,
     chunk_us: int = US_PER_DAY,
     lake: str | Path | None = None,

@@ -142,7 +142,7 @@ def load_feature_frames(cfg: StudyConfig, *, notebook_compatible: bool = False) 
         cfg.end,
         interval_us=cfg.interval_us,
         notebook_compatible=notebook_compatible,
-        executor=cfg.execution.get("executor", "local"),
+        executor=cfg.execution.get("executor", "threads"),
         max_workers=cfg.execution.get("max_workers"),
         lake=cfg.lake,
     )
