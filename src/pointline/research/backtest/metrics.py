@@ -197,7 +197,7 @@ def trade_metrics(
     scale = float(np.sqrt(252 * (US_PER_DAY / interval_us) / max(holding_bars, 1)))
     net = np.ascontiguousarray(net_bps, dtype=np.float64)
     ts = np.ascontiguousarray(exit_ts, dtype=np.int64)
-    lag = interval_us if ts_label == "end" else 0
+    lag = span[0] - start  # a bar's ts minus its interval's start
     total, mean, std, win, pf, dd, sharpe, per_trade, count = _metrics_kernel(
         net, ts, lag, first_day, n_days, scale
     )

@@ -208,8 +208,10 @@ def notebook_features_from_lake(
     out = {}
     for name in names:
         mine = [p for c, p in zip(chunks, pieces, strict=True) if c.exchange == name and p.height]
-        if notebook_compatible:
-            out[name] = pl.concat(mine) if mine else pieces[0].clear()
+        if not mine:
+            out[name] = pieces[0].clear()
+        elif notebook_compatible:
+            out[name] = pl.concat(mine)
         else:
-            out[name] = on_bucket_grid(pl.concat(mine), interval_us) if mine else pieces[0].clear()
+            out[name] = on_bucket_grid(pl.concat(mine), interval_us)
     return out
