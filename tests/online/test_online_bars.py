@@ -135,6 +135,17 @@ def test_bars_are_emitted_by_the_trade_that_closes_them() -> None:
     assert second["flow_imbalance"] == second["vol_imbalance"]
 
 
+def test_volume_bar_tracker_bar_start_ignores_trades_before_its_anchor() -> None:
+    # A trade before an explicit anchor is in no bar (as in the batch path), so it cannot be the
+    # first trade of bar 0 either.
+    tracker = VolumeBarTracker(threshold=1.0, anchor_ts_us=10)
+    assert tracker.add_trade({"ts_local_us": 5, "px": 100.0, "qty": 0.7, "side": 0}) is None
+    assert tracker.add_trade({"ts_local_us": 12, "px": 101.0, "qty": 0.6, "side": 0}) is None
+    bar = tracker.add_trade({"ts_local_us": 15, "px": 102.0, "qty": 0.5, "side": 1})
+    assert bar is not None
+    assert (bar["bucket_start"], bar["bar_start_ts"], bar["trade_count"]) == (10, 12, 2)
+
+
 def test_clock_bars_close_on_a_timer_without_trades() -> None:
     online = OnlineBars("clock", ClockConfig(step_us=10), ["trade_count", "trade_vwap"], anchor_ts_us=0)
     assert online.add_trade({"ts_local_us": 3, "px": 1.0, "qty": 1.0}) == []

@@ -60,8 +60,9 @@ class VolumeBarTracker:
             self.bars = OnlineBars(
                 "volume", self.config, self.aggregations, anchor_ts_us=anchor, symbol_id=self.symbol_id
             )
-        if self._first_ts is None:
-            self._first_ts = int(trade["ts_local_us"])
+        ts = int(trade["ts_local_us"])
+        if self._first_ts is None and ts >= self.bars.folder.state.anchor_ts_us:
+            self._first_ts = ts  # a trade before the anchor is in no bar (see OnlineBars.add_trade)
         closed = self.bars.add_trade(trade)
         if not closed:
             return None
