@@ -9,7 +9,9 @@ the CSV and writing it back as one Parquet file, the floor of any ingest that la
 ends in) and ``ingest_tardis_book_snapshot_25_rows_per_s`` (a day of 1 s book snapshots; informational) and
 ``ingest_per_file_ms_late_vs_early`` (one ingest
 of many small files into one lake: mean per-file time of the last 20 files against files 2–21 of the
-same run; the target is ratio ≈ 1, i.e. per-file cost independent of how much the lake holds).
+same run; the target is ratio ≈ 1, i.e. per-file cost independent of how much the lake holds) and
+``ingest_large_quotes_peak_rss_mb`` (peak memory of ingesting a large quotes file read in batches,
+against the same file read whole, each in a fresh process; informational, lower is better).
 Times are medians of ``--repeat`` interleaved rounds (read, ingest, ingest) after one warm-up of
 each side: on a shared machine a single round is noise. The warm-up excludes what a process pays
 once (imports, compiled-kernel cache loads, thread pools), as the baseline's warm-up read does.
@@ -23,6 +25,8 @@ import datetime as dt
 import gzip
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -276,6 +280,85 @@ def _against_read_csv(
     }
 
 
+_PEAK_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from pointline.ingest.runner import IngestContext, run
+path, lake, batched = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
+context = IngestContext(lake=lake, batch_above_bytes=0) if batched else IngestContext(lake=lake, batch_cells=None)
+start = time.perf_counter()
+report = run([path], context)
+seconds = time.perf_counter() - start
+assert report.files[0].status == "ingested", report.files[0]
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": seconds, "peak_rss": rss, "rows": report.files[0].rows_written}))
+"""
+
+
+def large_file_memory(tmp: Path, rows: int) -> dict[str, object]:
+    """Peak memory of one ingest of a large quotes file (a new instrument: profiled, then landed)
+    read in batches (the default above ``BATCH_ABOVE_BYTES``) against the same file read whole;
+    each in a fresh process (peak RSS is per process)."""
+    rng = np.random.default_rng(5)
+    local = T0 + np.cumsum(rng.integers(0, 4_000, rows))
+    mid = pl.Series(600_000 + np.cumsum(rng.integers(-1, 2, rows)))
+
+    def text(values: pl.Series, decimals: int) -> pl.Series:
+        scale = 10**decimals
+        return (
+            (values // scale).cast(pl.Utf8)
+            + "."
+            + (values % scale).cast(pl.Utf8).str.pad_start(decimals, "0")
+        )
+
+    frame = pl.DataFrame(
+        {
+            "exchange": "binance-futures",
+            "symbol": "BTCUSDT",
+            "timestamp": local - 300,
+            "local_timestamp": local,
+            "ask_amount": text(pl.Series(rng.integers(1, 50_000, rows)), 3),
+            "ask_price": text(mid + 1, 1),
+            "bid_price": text(mid, 1),
+            "bid_amount": text(pl.Series(rng.integers(1, 50_000, rows)), 3),
+        }
+    )
+    path = tmp / "large" / "binance-futures_quotes_2024-05-01_BTCUSDT.csv.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wb", compresslevel=1) as fh:
+        frame.write_csv(fh)
+    del frame
+    out = {}
+    for batched in (True, False):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _PEAK_CHILD,
+                str(path),
+                str(tmp / f"large_lake_{batched}"),
+                "1" if batched else "0",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        out[batched] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "name": "ingest_large_quotes_peak_rss_mb",
+        "value": round(out[True]["peak_rss"] / 2**20),
+        "unit": "MB",
+        "baseline": round(out[False]["peak_rss"] / 2**20),
+        "baseline_name": "the same file read whole",
+        "ratio": round(out[True]["peak_rss"] / out[False]["peak_rss"], 3),
+        "rows": rows,
+        "file_mb": round(path.stat().st_size / 2**20, 1),
+        "batched_s": round(out[True]["seconds"], 2),
+        "whole_s": round(out[False]["seconds"], 2),
+        "note": "informational: memory of a file read in batches stays near one batch's; lower is better",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -317,6 +400,7 @@ def main() -> None:
             flush=True,
         )
         print(json.dumps(per_file_growth(Path(tmp), files, rows=2_000)), flush=True)
+        print(json.dumps(large_file_memory(Path(tmp), 2_000_000 if args.quick else 10_000_000)), flush=True)
 
 
 if __name__ == "__main__":

@@ -86,27 +86,74 @@ def instruments_in(parsed: Parsed) -> list[tuple[str, str]]:
     return parsed.instruments
 
 
-def propose_symbols(
+@dataclass(frozen=True)
+class Profile:
+    """What a new ``dim_symbol`` version is proposed from: the ``(significant decimals, integer
+    digits)`` of an instrument's prices and sizes (see
+    :func:`pointline.lake.encoding.staged_profile`) and its first receive time in the file."""
+
+    px: tuple[int, int]
+    qty: tuple[int, int]
+    first_ts: int
+
+    def merge(self, other: Profile) -> Profile:
+        """The profile of both parts of a file (a file read in batches)."""
+        return Profile(
+            px=(max(self.px[0], other.px[0]), max(self.px[1], other.px[1])),
+            qty=(max(self.qty[0], other.qty[0]), max(self.qty[1], other.qty[1])),
+            first_ts=min(self.first_ts, other.first_ts),
+        )
+
+
+def profile_instruments(
     parsed: Parsed, known: set[int], metadata: instruments.Metadata | None
-) -> list[SymbolInfo]:
-    """``dim_symbol`` candidates: new instruments (exponents from this file) and, when a symbols file
-    is given, known ones (so a metadata change opens a version)."""
+) -> dict[tuple[str, str], Profile]:
+    """The profiles of the file's instruments that need a ``dim_symbol`` proposal: new ones
+    (exponents from this file) and, when a symbols file is given, known ones it names (so a
+    metadata change opens a version). Rows already known bad are not profiled."""
     parsed = stage(parsed)
     pairs = value_pairs(parsed)
+    wanted = instruments_to_propose(parsed, known, metadata)
+    out = {}
+    for key, rows in _rows_of(parsed, wanted):
+        if rows.height == 0:
+            continue
+        out[key] = Profile(
+            px=encoding.staged_profile(rows, [p.px for p in pairs]),
+            qty=encoding.staged_profile(rows, [p.qty for p in pairs]),
+            first_ts=int(rows["ts_local_us"].min()),  # type: ignore[arg-type]
+        )
+    return out
+
+
+def instruments_to_propose(
+    parsed: Parsed, known: set[int], metadata: instruments.Metadata | None
+) -> list[tuple[str, str]]:
+    """The file's instruments that need a ``dim_symbol`` proposal (see :func:`profile_instruments`)."""
     wanted = []
     for exchange, symbol in instruments_in(parsed):
         has_meta = bool(metadata) and (exchange.lower(), symbol.lower()) in metadata  # type: ignore[operator]
         if symbol_id_for(exchange, symbol) not in known or has_meta:
             wanted.append((exchange, symbol))
-    out = []
-    for (exchange, symbol), rows in _rows_of(parsed, wanted):
-        if rows.height == 0:
-            continue
-        px = encoding.staged_profile(rows, [p.px for p in pairs])
-        qty = encoding.staged_profile(rows, [p.qty for p in pairs])
-        first_ts = int(rows["ts_local_us"].min())  # type: ignore[arg-type]
-        out.append(instruments.propose(exchange, symbol, px, qty, first_ts, metadata))
-    return out
+    return wanted
+
+
+def proposals(
+    profiles: Mapping[tuple[str, str], Profile], metadata: instruments.Metadata | None
+) -> list[SymbolInfo]:
+    """``dim_symbol`` candidates from :func:`profile_instruments`."""
+    return [
+        instruments.propose(exchange, symbol, p.px, p.qty, p.first_ts, metadata)
+        for (exchange, symbol), p in profiles.items()
+    ]
+
+
+def propose_symbols(
+    parsed: Parsed, known: set[int], metadata: instruments.Metadata | None
+) -> list[SymbolInfo]:
+    """``dim_symbol`` candidates: new instruments (exponents from this file) and, when a symbols file
+    is given, known ones (so a metadata change opens a version)."""
+    return proposals(profile_instruments(parsed, known, metadata), metadata)
 
 
 #: Above this many instruments to profile, one ``partition_by`` beats a filter per instrument.
@@ -179,7 +226,7 @@ def to_lake_rows(
     if parsed.table == "book_snapshot_25" and keys.height == 1:
         lists = _clean_book_lists(frame, pairs, exps)
         if lists is not None:  # every row clean: no per-level columns, no row-wise checks
-            return _lake_order(frame.hstack(lists), spec.schema, file_id), _no_bad_rows()
+            return _lake_order(frame.hstack(lists), spec.schema, file_id), no_bad_rows()
     specs = []
     for pair in pairs:
         specs += [(pair.px, pair.px_int, exps[0]), (pair.qty, pair.qty_int, exps[1])]
@@ -205,7 +252,8 @@ def _lake_order(good: pl.DataFrame, schema: Mapping[str, pl.DataType], file_id: 
     return good
 
 
-def _no_bad_rows() -> pl.DataFrame:
+def no_bad_rows() -> pl.DataFrame:
+    """The ``bad`` frame of :func:`to_lake_rows` for a file without bad rows."""
     return pl.DataFrame(schema={"_row": pl.UInt32, "file_line_number": pl.Int32, "reason": pl.Utf8})
 
 

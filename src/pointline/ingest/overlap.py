@@ -26,6 +26,7 @@ from pointline.lake import storage
 MIN_OVERLAP_US = 60_000_000
 
 Key = tuple[str, str, int]  # (table, exchange, symbol_id)
+Span = tuple[str, int, int, int]  # (exchange, symbol_id, first, last receive time)
 
 
 @dataclass
@@ -36,21 +37,22 @@ class Extents:
     loaded: set[str] = field(default_factory=set)
 
     def overlapping(
-        self, table: str, good: pl.DataFrame, file_id: int, writer: storage.LakeWriter
+        self, table: str, spans: list[Span], file_id: int, writer: storage.LakeWriter
     ) -> list[int]:
-        """The other files whose rows overlap ``good`` (lake rows of ``file_id``), sorted."""
+        """The other files whose rows overlap ``spans`` (of the lake rows of ``file_id``, see
+        :func:`spans_of`), sorted."""
         if table not in self.loaded:
             self._load(table, writer)
         hits: set[int] = set()
-        for exchange, symbol_id, lo, hi in _spans_of(good):
+        for exchange, symbol_id, lo, hi in spans:
             for first, last, other in self.spans.get((table, exchange, symbol_id), ()):
                 if other != file_id and _substantial(lo, hi, first, last):
                     hits.add(other)
         return sorted(hits)
 
-    def add(self, table: str, good: pl.DataFrame, file_id: int) -> None:
-        """Index the rows of ``file_id`` just landed."""
-        for exchange, symbol_id, lo, hi in _spans_of(good):
+    def add(self, table: str, spans: list[Span], file_id: int) -> None:
+        """Index the rows of ``file_id`` just landed (their :func:`spans_of`)."""
+        for exchange, symbol_id, lo, hi in spans:
             self.spans[(table, exchange, symbol_id)].append((lo, hi, file_id))
 
     def _load(self, table: str, writer: storage.LakeWriter) -> None:
@@ -75,7 +77,7 @@ class Extents:
             self.spans[(table, str(exchange), int(symbol_id))].append((int(lo), int(hi), int(file_id)))
 
 
-def _spans_of(good: pl.DataFrame) -> list[tuple[str, int, int, int]]:
+def spans_of(good: pl.DataFrame) -> list[Span]:
     """``(exchange, symbol_id, first, last)`` receive time per instrument of lake rows (in storage
     order: one instrument's rows are contiguous and in time order)."""
     if good.height == 0:
@@ -88,6 +90,16 @@ def _spans_of(good: pl.DataFrame) -> list[tuple[str, int, int, int]]:
         pl.col("ts_local_us").min().alias("lo"), pl.col("ts_local_us").max().alias("hi")
     )
     return [(str(e), int(s), int(lo), int(hi)) for e, s, lo, hi in spans.iter_rows()]
+
+
+def merge_spans(spans: list[Span]) -> list[Span]:
+    """One span per instrument covering all of ``spans`` (a file landed in several batches), in
+    first-seen order."""
+    merged: dict[tuple[str, int], tuple[int, int]] = {}
+    for exchange, symbol_id, lo, hi in spans:
+        old = merged.get((exchange, symbol_id))
+        merged[(exchange, symbol_id)] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+    return [(e, s, lo, hi) for (e, s), (lo, hi) in merged.items()]
 
 
 def _substantial(lo: int, hi: int, first: int, last: int) -> bool:

@@ -23,6 +23,7 @@ import gzip
 import io
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +78,18 @@ class Format:
     def read(self, path: Path, options: ReadOptions) -> Parsed:
         """Stage the file; raise :class:`FileFormatError` when it cannot be read."""
         raise NotImplementedError
+
+    def read_batches(self, path: Path, options: ReadOptions, batch_cells: int) -> Iterator[Parsed] | None:
+        """The file staged in consecutive parts of about ``batch_cells`` fields (rows × columns)
+        each, so a file larger than memory can land; ``None`` when this format reads whole files
+        only (the default).
+
+        Each part is what :meth:`read` gives for those rows (line numbers of the whole file). A
+        file the parts cannot represent exactly (malformed lines, values the typed reader rejects)
+        makes the iterator raise: ingest then discards what it wrote and calls :meth:`read`, which
+        decides row by row.
+        """
+        return None
 
 
 FORMATS: dict[str, Format] = {}
@@ -217,6 +230,33 @@ def read_csv_rows(
     if df.height != len(numbers):  # the reader saw rows differently: do not guess line numbers
         raise failure
     return df.with_columns(pl.Series("file_line_number", numbers, dtype=pl.Int32)), malformed
+
+
+def csv_batches(path: Path, *, int_columns: tuple[str, ...] = (), batch_cells: int) -> Iterator[pl.DataFrame]:
+    """A header CSV (``.csv`` or ``.csv.gz``) in consecutive batches of about ``batch_cells``
+    fields, each as :func:`read_csv_rows` reads a well-formed file: text columns, ``int_columns``
+    as Int64, ``file_line_number`` last. Polars' streaming reader inflates and parses as the
+    batches are taken, so memory holds about one batch whatever the file's size.
+
+    Raises whatever the reader raises for a file it cannot read this way (malformed lines, a
+    non-integer value in ``int_columns``, a truncated archive), possibly after some batches.
+    """
+    width = max(1, len(next(csv.reader([read_head(path)]), [])))
+    rows = max(1, batch_cells // width)
+    scan = pl.scan_csv(
+        path,
+        infer_schema=False,
+        schema_overrides=dict.fromkeys(int_columns, pl.Int64),
+        row_index_name=_LINE_INDEX,
+        row_index_offset=2,  # the header is line 1
+    )
+    for batch in scan.collect_batches(chunk_size=rows):
+        yield batch.select(
+            pl.exclude(_LINE_INDEX), pl.col(_LINE_INDEX).cast(pl.Int32).alias("file_line_number")
+        ).rechunk()
+
+
+_LINE_INDEX = "__pointline_line"
 
 
 def _no_malformed() -> pl.DataFrame:

@@ -26,7 +26,7 @@ import hashlib
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +34,14 @@ import polars as pl
 
 from pointline.ingest import canonical, instruments, overlap
 from pointline.ingest.detect import detect_format, expand_paths
-from pointline.ingest.registry import REASON_UNPARSEABLE, FileFormatError, Parsed, ReadOptions, raw_text
+from pointline.ingest.registry import (
+    REASON_UNPARSEABLE,
+    FileFormatError,
+    Format,
+    Parsed,
+    ReadOptions,
+    raw_text,
+)
 from pointline.ingest.report import FileResult, IngestReport
 from pointline.lake import dim_symbol, manifest, quarantine, storage
 from pointline.lake.manifest import LedgerEntry
@@ -42,6 +49,15 @@ from pointline.lake.schema import EVENT_TABLES, PARTITION_COLUMNS
 
 CRASH_HOOK_ENV = "POINTLINE_TEST_CRASH_AFTER_COMMIT"
 LakeArg = str | os.PathLike[str] | None
+
+
+#: Files larger than this on disk (about 2.5M trades gzipped) are read in batches, when their format
+#: can (Tardis CSV), so a file of any size lands in bounded memory; smaller ones are read whole,
+#: which is faster for them (one read, and a new instrument's file is not read twice).
+BATCH_ABOVE_BYTES = 64 << 20
+#: Fields (rows × columns) per batch: about 500k trades or quotes, 40k 25-level book snapshots;
+#: an ingest then peaks near 1.3 GB whatever the file's size.
+BATCH_CELLS = 4_000_000
 
 
 @dataclass
@@ -59,6 +75,10 @@ class IngestContext:
     current: dict[int, dim_symbol.SymbolInfo] = field(default_factory=dict)
     writer: storage.LakeWriter | None = None
     extents: overlap.Extents = field(default_factory=overlap.Extents)
+    #: Fields per batch for formats that read in batches (``None``: every file is read whole), and
+    #: the size on disk above which a file is read so.
+    batch_cells: int | None = BATCH_CELLS
+    batch_above_bytes: int = BATCH_ABOVE_BYTES
 
     pending: list[LedgerEntry] = field(default_factory=list)
     pending_since: float = 0.0
@@ -197,61 +217,234 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     try:
         fmt = detect_format(path, context.format)
         fmt_name = fmt.name
-        parsed = fmt.read(path, context.options)
+        landed = _land_in_batches(path, fmt, context, file_id)
+        if landed is None:
+            landed = _land_whole(fmt.read(path, context.options), context, file_id, shown)
     except FileFormatError as exc:
         return _failed(context, base, fmt_name, str(exc))
+    except _ReaderFailed as exc:
+        return _failed(context, base, fmt_name, f"{path.name}: cannot read ({exc})")
     except Exception as exc:  # a vendor file can break a parser in ways we cannot list; report, don't raise
         return _failed(context, base, fmt_name, f"{path.name}: cannot read ({type(exc).__name__}: {exc})")
+    return _finish(context, base, fmt_name, landed, sha)
 
+
+@dataclass
+class _Landed:
+    """What a file's commit landed: its rows, its quarantine rows and the notes for its report."""
+
+    table: str
+    rows_read: int
+    rows_written: int
+    quarantined: pl.DataFrame
+    version: int
+    notes: list[str]
+
+
+def _land_whole(parsed: Parsed, context: IngestContext, file_id: int, shown: str) -> _Landed:
+    """Land a file read whole: register its new instruments, commit its rows, quarantine the rest."""
     parsed = canonical.stage(parsed)
     candidates = canonical.propose_symbols(parsed, set(context.current), context.metadata)
     if candidates:
         context.current.update(dim_symbol.upsert(candidates, lake=context.lake, writer=context.writer))
-    wanted = {dim_symbol.symbol_id_for(e, s) for e, s in canonical.instruments_in(parsed)}
-    infos = {sid: context.current[sid] for sid in wanted if sid in context.current}
-    good, bad = canonical.to_lake_rows(parsed, infos, file_id)
-
-    entry = LedgerEntry(**{**base.__dict__, "format": fmt_name, "table": parsed.table, "status": ""})
+    good, bad = canonical.to_lake_rows(parsed, _infos(parsed, context), file_id)
     assert context.writer is not None
-    duplicates = context.extents.overlapping(parsed.table, good, file_id, context.writer)
+    spans = overlap.spans_of(good)
+    notes = _duplicate_notes(context, parsed.table, spans, file_id)
     version = storage.append(
         parsed.table, good, lake=context.lake, partition_by=PARTITION_COLUMNS, writer=context.writer
     )
-    _crash_hook()
-    context.extents.add(parsed.table, good, file_id)
     bad = _with_malformed(bad, parsed.malformed)
-    if bad.height:
-        quarantine.append_rows(_quarantine_rows(parsed, bad, file_id, shown), context.lake, context.writer)
+    quarantined = _quarantine_rows(parsed, bad, file_id, shown)
+    _after_commit(context, parsed.table, spans, file_id, quarantined)
+    return _Landed(
+        table=parsed.table,
+        rows_read=parsed.frame.height + parsed.malformed.height,
+        rows_written=good.height,
+        quarantined=quarantined,
+        version=version,
+        notes=[*parsed.notes, *notes],
+    )
+
+
+class _NeedsProfile(Exception):
+    """A batch holds an instrument to propose (new, or named by the symbols file): its exponents
+    must come from the whole file, so the file is profiled first."""
+
+
+class _ReaderFailed(Exception):
+    """The batch reader raised (the file needs the whole-file path)."""
+
+
+def _land_in_batches(path: Path, fmt: Format, context: IngestContext, file_id: int) -> _Landed | None:
+    """Land a file batch by batch in ONE commit (see :data:`BATCH_CELLS`); ``None`` (nothing
+    written) when the format or the lake cannot take a file that way, or the file needs the
+    whole-file path (see :meth:`~pointline.ingest.registry.Format.read_batches`).
+
+    Exactly the rows, quarantine and instruments of the whole-file path: a file that names
+    instruments to propose is first read once to profile them over all its rows (as the whole-file
+    path does), then read again to land.
+    """
+    if context.batch_cells is None or "://" in storage.table_uri("trades", context.lake):
+        return None
+    if path.stat().st_size <= context.batch_above_bytes:
+        return None
+    try:
+        return _batches_landed(path, fmt, context, file_id, profiled=False)
+    except _NeedsProfile:
+        pass
+    except _ReaderFailed:
+        return None
+    profiles: dict[tuple[str, str], canonical.Profile] = {}
+    try:
+        for parsed in _reading(fmt.read_batches(path, context.options, context.batch_cells)):
+            for key, profile in canonical.profile_instruments(
+                parsed, set(context.current), context.metadata
+            ).items():
+                profiles[key] = profile if key not in profiles else profiles[key].merge(profile)
+    except _ReaderFailed:
+        return None
+    candidates = canonical.proposals(profiles, context.metadata)
+    if candidates:
+        context.current.update(dim_symbol.upsert(candidates, lake=context.lake, writer=context.writer))
+    try:
+        return _batches_landed(path, fmt, context, file_id, profiled=True)
+    except _ReaderFailed:
+        return None
+
+
+def _batches_landed(
+    path: Path, fmt: Format, context: IngestContext, file_id: int, *, profiled: bool
+) -> _Landed | None:
+    assert context.writer is not None and context.batch_cells is not None
+    batches = fmt.read_batches(path, context.options, context.batch_cells)
+    if batches is None:
+        return None
+    shown = str(path)
+    staged: storage.StagedAppend | None = None
+    first: Parsed | None = None
+    spans: list[overlap.Span] = []
+    quarantined: list[pl.DataFrame] = []
+    rows_read = rows_written = 0
+    try:
+        for parsed in _reading(batches):
+            parsed = canonical.stage(parsed)
+            if first is None:
+                first, staged = parsed, context.writer.stage(parsed.table, PARTITION_COLUMNS)
+            assert staged is not None
+            if not profiled and canonical.instruments_to_propose(
+                parsed, set(context.current), context.metadata
+            ):
+                raise _NeedsProfile
+            good, bad = canonical.to_lake_rows(parsed, _infos(parsed, context), file_id)
+            if not staged.add(good):
+                raise _ReaderFailed("the lake cannot take this file in parts")
+            spans += overlap.spans_of(good)
+            if bad.height:
+                quarantined.append(_quarantine_rows(parsed, bad, file_id, shown))
+            rows_read += parsed.frame.height
+            rows_written += good.height
+        if first is None or staged is None:
+            return None  # no batch at all (e.g. a header-only file): the whole-file path reports it
+        spans = overlap.merge_spans(spans)
+        notes = _duplicate_notes(context, first.table, spans, file_id)
+        version = staged.commit()
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
+    rows = (
+        pl.concat(quarantined)
+        if quarantined
+        else _quarantine_rows(first, canonical.no_bad_rows(), file_id, shown)
+    )
+    _after_commit(context, first.table, spans, file_id, rows)
+    return _Landed(
+        table=first.table,
+        rows_read=rows_read,
+        rows_written=rows_written,
+        quarantined=rows,
+        version=version,
+        notes=[*first.notes, *notes],
+    )
+
+
+def _reading(batches: Iterator[Parsed] | None) -> Iterator[Parsed]:
+    """``batches`` with whatever the reader raises turned into :class:`_ReaderFailed`."""
+    if batches is None:
+        raise _ReaderFailed("the format reads whole files only")
+    while True:
+        try:
+            parsed = next(batches)
+        except StopIteration:
+            return
+        except FileFormatError:
+            raise
+        except Exception as exc:
+            raise _ReaderFailed(f"{type(exc).__name__}: {exc}") from exc
+        yield parsed
+
+
+def _infos(parsed: Parsed, context: IngestContext) -> dict[int, dim_symbol.SymbolInfo]:
+    """The current ``dim_symbol`` version of each instrument of ``parsed`` that has one."""
+    wanted = {dim_symbol.symbol_id_for(e, s) for e, s in canonical.instruments_in(parsed)}
+    return {sid: context.current[sid] for sid in wanted if sid in context.current}
+
+
+def _duplicate_notes(
+    context: IngestContext, table: str, spans: list[overlap.Span], file_id: int
+) -> list[str]:
+    assert context.writer is not None
+    duplicates = context.extents.overlapping(table, spans, file_id, context.writer)
+    if not duplicates:
+        return []
+    return [
+        f"possible duplicate data: its time range overlaps rows already landed from file_id "
+        f"{', '.join(map(str, duplicates))} ({_paths_of(context, duplicates)})"
+    ]
+
+
+def _after_commit(
+    context: IngestContext, table: str, spans: list[overlap.Span], file_id: int, quarantined: pl.DataFrame
+) -> None:
+    """After a file's data commit: index its spans, land its quarantine rows."""
+    _crash_hook()
+    context.extents.add(table, spans, file_id)
+    if quarantined.height:
+        quarantine.append_rows(quarantined, context.lake, context.writer)
+
+
+def _finish(
+    context: IngestContext, base: LedgerEntry, fmt_name: str, landed: _Landed, sha: str
+) -> FileResult:
+    """Record the file's ledger row; its result."""
+    bad = landed.quarantined
     status = manifest.QUARANTINED if bad.height else manifest.INGESTED
-    notes = ([_reason_summary(bad)] if bad.height else []) + parsed.notes
-    if duplicates:
-        notes.append(
-            f"possible duplicate data: its time range overlaps rows already landed from file_id "
-            f"{', '.join(map(str, duplicates))} ({_paths_of(context, duplicates)})"
-        )
+    notes = ([_reason_summary(bad)] if bad.height else []) + landed.notes
     reason = "; ".join(notes) or None
-    rows_read = parsed.frame.height + parsed.malformed.height
     final = LedgerEntry(
         **{
-            **entry.__dict__,
+            **base.__dict__,
+            "format": fmt_name,
+            "table": landed.table,
             "status": status,
-            "rows_read": rows_read,
-            "rows_written": good.height,
+            "rows_read": landed.rows_read,
+            "rows_written": landed.rows_written,
             "rows_quarantined": bad.height,
             "reason": reason,
-            "delta_version": version if good.height else None,
+            "delta_version": landed.version if landed.rows_written else None,
             "ingested_at_us": 0,
         }
     )
     context.record(final)
     return FileResult(
-        path=shown,
+        path=base.path,
         status=status,
-        file_id=file_id,
+        file_id=base.file_id,
         format=fmt_name,
-        table=parsed.table,
-        rows_read=rows_read,
-        rows_written=good.height,
+        table=landed.table,
+        rows_read=landed.rows_read,
+        rows_written=landed.rows_written,
         rows_quarantined=bad.height,
         reason=reason,
         delta_version=final.delta_version,

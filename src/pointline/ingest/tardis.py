@@ -10,6 +10,7 @@ empty → 2, anything else is quarantined as ``unknown_side``. Both book snapsho
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -21,6 +22,7 @@ from pointline.ingest.registry import (
     Format,
     Parsed,
     ReadOptions,
+    csv_batches,
     drop_blank_lines,
     int_or_bad,
     read_csv_rows,
@@ -58,23 +60,38 @@ class TardisCsv(Format):
         return head.startswith("exchange,symbol,timestamp,local_timestamp")
 
     def read(self, path: Path, options: ReadOptions) -> Parsed:
-        df, malformed = read_csv_rows(path, int_columns=("timestamp", "local_timestamp"))
-        kind = data_type(df.columns)
-        if kind is None:
-            raise FileFormatError(
-                f"{path.name}: unsupported Tardis data type (columns {','.join(df.columns[:8])}); "
-                "supported data types: trades, quotes, book_snapshot_25, book_snapshot_5"
-            )
-        # Line numbers are taken before blank lines (all-null rows, not data) are dropped.
-        df = drop_blank_lines(df)
-        parsed = _trades(df) if kind == "trades" else _quotes(df) if kind == "quotes" else _book(df)
+        df, malformed = read_csv_rows(path, int_columns=_INT_COLUMNS)
+        parsed = _staged(path, df, options)
         parsed.malformed = malformed
-        given = [f"--{k} {v}" for k, v in (("exchange", options.exchange), ("symbol", options.symbol)) if v]
-        if given:
-            parsed.notes.append(
-                f"{' and '.join(given)} ignored: Tardis rows name their own exchange and symbol"
-            )
         return parsed
+
+    def read_batches(self, path: Path, options: ReadOptions, batch_cells: int) -> Iterator[Parsed] | None:
+        if path.name.lower().endswith(".zip"):
+            return None
+        return (
+            _staged(path, df, options)
+            for df in csv_batches(path, int_columns=_INT_COLUMNS, batch_cells=batch_cells)
+        )
+
+
+_INT_COLUMNS = ("timestamp", "local_timestamp")
+
+
+def _staged(path: Path, df: pl.DataFrame, options: ReadOptions) -> Parsed:
+    """One file (or one batch of it) staged: the data type from its columns, blank lines dropped."""
+    kind = data_type(df.columns)
+    if kind is None:
+        raise FileFormatError(
+            f"{path.name}: unsupported Tardis data type (columns {','.join(df.columns[:8])}); "
+            "supported data types: trades, quotes, book_snapshot_25, book_snapshot_5"
+        )
+    # Line numbers are taken before blank lines (all-null rows, not data) are dropped.
+    df = drop_blank_lines(df)
+    parsed = _trades(df) if kind == "trades" else _quotes(df) if kind == "quotes" else _book(df)
+    given = [f"--{k} {v}" for k, v in (("exchange", options.exchange), ("symbol", options.symbol)) if v]
+    if given:
+        parsed.notes.append(f"{' and '.join(given)} ignored: Tardis rows name their own exchange and symbol")
+    return parsed
 
 
 def _common(df: pl.DataFrame) -> tuple[list[pl.Expr], list[tuple[pl.Expr | None, str]]]:

@@ -31,13 +31,14 @@ from pointline.lake.storage.tables import (
     table_uri,
     table_version,
 )
-from pointline.lake.storage.writer import CHECKPOINT_EVERY, LakeWriter, append, delete_where
+from pointline.lake.storage.writer import CHECKPOINT_EVERY, LakeWriter, StagedAppend, append, delete_where
 
 __all__ = [
     "CHECKPOINT_EVERY",
     "DataFile",
     "LakeArg",
     "LakeWriter",
+    "StagedAppend",
     "append",
     "arrow_dataset",
     "data_files",

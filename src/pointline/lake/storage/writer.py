@@ -145,42 +145,17 @@ class LakeWriter:
         prunes by ``file_id``). Files written before the commit are invisible until it lands, exactly
         as with ``write_deltalake``: a crash in between leaves only unreferenced files.
         """
+        uri = table_uri(table, self.lake)
+        if not overwrite and partition_by and "://" not in uri and df.height:
+            staged = self.stage(table, partition_by)
+            if staged.add(df):
+                return staged.commit()
         before = self.version(table)
         before = -1 if before is None else before
         if not overwrite and df.height == 0:
             return before
-        existing = self._open.get(table) if table in self._ahead else self.table(table)
-        uri = table_uri(table, self.lake)
         if "://" not in uri:
             Path(uri).mkdir(parents=True, exist_ok=True)
-        if not overwrite and partition_by and "://" not in uri:
-            actions = _write_files(uri, existing, df, list(partition_by))
-            if actions is not None:
-                schema = Schema.from_arrow(df.head(0).to_arrow().schema)
-                if existing is None:
-                    create_table_with_add_actions(
-                        uri,
-                        schema,
-                        actions,
-                        mode="append",
-                        partition_by=list(partition_by),
-                        post_commithook_properties=_HOOKS,
-                    )
-                elif _append_commit(uri, before + 1, actions, list(partition_by), existing):
-                    self._ahead[table] = before + 1
-                    return self._committed(table, before, before + 1)
-                else:
-                    existing = self.table(table)
-                    assert existing is not None
-                    existing.create_write_transaction(
-                        [*actions],
-                        mode="append",
-                        schema=schema,
-                        partition_by=list(partition_by),
-                        post_commithook_properties=_HOOKS,
-                    )
-                    existing.update_incremental()  # the transaction API leaves the handle behind
-                return self._committed(table, before)
         existing = self.table(table)
         write_deltalake(
             uri if existing is None else existing,
@@ -192,6 +167,12 @@ class LakeWriter:
             post_commithook_properties=_HOOKS,
         )
         return self._committed(table, before)
+
+    def stage(self, table: str, partition_by: Sequence[str]) -> StagedAppend:
+        """An append to the local, partitioned ``table`` built in parts: each
+        :meth:`StagedAppend.add` writes one frame's Parquet files, :meth:`StagedAppend.commit` lands
+        them all in one commit. A file too large to hold in memory is ingested that way."""
+        return StagedAppend(self, table, list(partition_by))
 
     def delete_where(self, table: str, predicate: str) -> int:
         """Delete rows matching a SQL ``predicate`` in one commit; the number of rows deleted."""
@@ -254,15 +235,99 @@ class LakeWriter:
         return version
 
 
+class StagedAppend:
+    """Parquet files written for one future append to a local, partitioned table (see
+    :meth:`LakeWriter.stage`). Until :meth:`commit` they are invisible (no log entry names them);
+    :meth:`discard` deletes them. Files are named in the order of the frames added (``part-00000-…``,
+    ``part-00001-…``), so a partition's files listed by name read back in that order.
+
+    Example
+    -------
+    >>> staged = writer.stage("quotes", ("exchange", "date"))  # doctest: +SKIP
+    >>> all(staged.add(batch) for batch in batches) and staged.commit()  # doctest: +SKIP
+    7
+    """
+
+    def __init__(self, writer: LakeWriter, table: str, partition_by: list[str]) -> None:
+        self.writer, self.table, self.partition_by = writer, table, partition_by
+        self.uri = table_uri(table, writer.lake)
+        self.existing = writer._open.get(table) if table in writer._ahead else writer.table(table)
+        self.actions: list[AddAction] = []
+        self.schema: Schema | None = None
+        self._arrow_schema: object = None
+        self._frames = 0
+
+    def add(self, df: pl.DataFrame) -> bool:
+        """Write ``df``'s Parquet files (one per partition); ``False`` (nothing written) when the
+        frame needs delta-rs's own writer: a schema other than the table's or the earlier frames',
+        null or unusual partition values, or partition columns that are not Utf8 / Date."""
+        if df.height == 0:
+            return True
+        arrow_schema = df.head(0).to_arrow().schema
+        if self._arrow_schema is not None and arrow_schema != self._arrow_schema:
+            return False
+        Path(self.uri).mkdir(parents=True, exist_ok=True)
+        actions = _write_files(self.uri, self.existing, df, self.partition_by, self._frames)
+        if actions is None:
+            return False
+        if self.schema is None:
+            self.schema, self._arrow_schema = Schema.from_arrow(arrow_schema), arrow_schema
+        self.actions += actions
+        self._frames += 1
+        return True
+
+    def commit(self) -> int:
+        """Land every file added in one commit; the table's new version (its current one when
+        nothing was added)."""
+        writer, table = self.writer, self.table
+        before = writer.version(table)
+        before = -1 if before is None else before
+        if not self.actions:
+            return before
+        assert self.schema is not None
+        if self.existing is None:
+            create_table_with_add_actions(
+                self.uri,
+                self.schema,
+                self.actions,
+                mode="append",
+                partition_by=self.partition_by,
+                post_commithook_properties=_HOOKS,
+            )
+        elif _append_commit(self.uri, before + 1, self.actions, self.partition_by, self.existing):
+            writer._ahead[table] = before + 1
+            return writer._committed(table, before, before + 1)
+        else:
+            existing = writer.table(table)
+            assert existing is not None
+            existing.create_write_transaction(
+                [*self.actions],
+                mode="append",
+                schema=self.schema,
+                partition_by=self.partition_by,
+                post_commithook_properties=_HOOKS,
+            )
+            existing.update_incremental()  # the transaction API leaves the handle behind
+        return writer._committed(table, before)
+
+    def discard(self) -> None:
+        """Delete the files added (never committed)."""
+        for action in self.actions:
+            (Path(self.uri) / action.path).unlink(missing_ok=True)
+        self.actions = []
+
+
 #: Partition values the fast path writes as directory names as-is (no escaping needed).
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._-]+$")
 _STATS_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Date)
 
 
 def _write_files(
-    uri: str, existing: DeltaTable | None, df: pl.DataFrame, partition_by: list[str]
+    uri: str, existing: DeltaTable | None, df: pl.DataFrame, partition_by: list[str], sequence: int = 0
 ) -> list[AddAction] | None:
     """Write ``df`` as Parquet files under the local table ``uri``; the add actions to commit them.
+    ``sequence`` numbers the file names (``part-<sequence>-<uuid>``: several frames of one commit
+    list in the order they were added).
 
     ``None`` (nothing written) when the frame needs delta-rs's own writer: a schema different from
     the table's, null or unusual partition values, or a partition column that is not Utf8 / Date.
@@ -288,7 +353,7 @@ def _write_files(
     actions = []
     for values, data in planned:
         folder = "/".join(f"{c}={v}" for c, v in values.items())
-        relative = f"{folder}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+        relative = f"{folder}/part-{sequence:05d}-{uuid.uuid4()}-c000.snappy.parquet"
         target = Path(uri) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         data.write_parquet(target, compression="snappy", statistics=True)

@@ -1,0 +1,201 @@
+"""A Tardis file read in batches lands exactly what the same file read whole lands, in one commit.
+
+Batches bound an ingest's memory (a day of quotes of a busy instrument does not fit in memory
+whole); they must not change a single row, quarantine entry, instrument or report line. Each test
+ingests the same files into two lakes, one with tiny batches and one reading whole files, and
+compares everything a user can see.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pointline.ingest import instruments
+from pointline.ingest.runner import IngestContext, run
+from pointline.lake import dim_symbol, manifest, storage
+from pointline.lake.quarantine import read_quarantine
+from pointline.lake.schema import EVENT_TABLES, STORAGE_ORDER
+
+T0 = 1_714_521_600_000_000  # 2024-05-01 00:00:00 UTC
+TRADES_HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+
+
+def _ingest(paths: list[Path], lake: Path, batch_cells: int | None, symbols: Path | None = None):
+    metadata = instruments.load_symbols_file(symbols) if symbols is not None else None
+    return run(
+        paths, IngestContext(lake=lake, batch_cells=batch_cells, batch_above_bytes=0, metadata=metadata)
+    )
+
+
+def _lake_state(lake: Path) -> dict[str, object]:
+    """Everything an ingest leaves that a user can see (row order as queries return it)."""
+    state: dict[str, object] = {}
+    for table in EVENT_TABLES:
+        lf = storage.scan_partitions(table, lake=lake)
+        state[table] = None if lf is None else lf.collect().sort(list(STORAGE_ORDER)).rows()
+    state["quarantine"] = read_quarantine(lake).rows()
+    state["dim_symbol"] = dim_symbol.read_dim_symbol(lake, current_only=False).rows()
+    ledger = manifest.read_manifest(lake).drop("ingested_at_us")
+    state["ledger"] = ledger.sort("file_id", "path").rows()
+    return state
+
+
+def _results(report) -> list[tuple[object, ...]]:
+    return [
+        (f.status, f.table, f.rows_read, f.rows_written, f.rows_quarantined, f.reason) for f in report.files
+    ]
+
+
+def _committed_files_only(lake: Path) -> None:
+    """Every Parquet file under the lake's event tables is one the Delta log references."""
+    for table in EVENT_TABLES:
+        root = lake / table
+        if not root.is_dir():
+            continue
+        referenced = {Path(f.uri).resolve() for f in storage.data_files(table, lake=lake)}
+        on_disk = {p.resolve() for p in root.rglob("*.parquet")}
+        assert on_disk == referenced, f"{table}: files written but never committed"
+
+
+def _trade(
+    i: int, *, symbol: str = "BTCUSDT", side: str = "buy", px: str = "60000.5", qty: str = "0.125"
+) -> str:
+    return f"binance-futures,{symbol},{T0 + 1000 * i},{T0 + 1000 * i + 50},{i},{side},{px},{qty}\n"
+
+
+def _mixed_file(path: Path) -> Path:
+    """Two instruments (the second first seen late, with more decimals than early rows show), bad
+    rows of every kind, a blank line and a row crossing midnight."""
+    lines = [TRADES_HEADER]
+    for i in range(60):
+        if i == 7:
+            lines.append(_trade(i, px="6x000"))  # unparseable price
+        elif i == 11:
+            lines.append(_trade(i, side="hold"))  # unknown side
+        elif i == 13:
+            lines.append("\n")  # blank line: not data
+        elif i == 17:
+            lines.append(_trade(i, qty="-1"))  # non-positive size
+        elif i >= 40 and i % 3 == 0:
+            lines.append(_trade(i, symbol="ETHUSDT", px=f"3000.{i:03d}", qty="0.0001"))  # new, late
+        else:
+            lines.append(_trade(i, px=f"60000.{i % 10}", qty=f"{i % 4 + 1}.25"))
+    lines.append(
+        f"binance-futures,BTCUSDT,{T0 + 86_400_000_000},{T0 + 86_400_000_000 + 5},999,sell,60001,0.5\n"
+    )  # next UTC day: another partition
+    path.write_text("".join(lines))
+    return path
+
+
+@pytest.mark.parametrize("batch_cells", [8, 8 * 7, 8 * 1000])
+def test_batches_land_exactly_what_a_whole_file_lands(tmp_path: Path, batch_cells: int) -> None:
+    path = _mixed_file(tmp_path / "binance-futures_trades_2024-05-01_mixed.csv")
+    batched = _ingest([path], tmp_path / "batched", batch_cells)
+    whole = _ingest([path], tmp_path / "whole", None)
+    assert _results(batched) == _results(whole)
+    assert batched.files[0].status == "quarantined"
+    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+    # ETHUSDT first appears at row 42: its exponent still comes from all of its rows.
+    eth = dim_symbol.resolve("binance-futures", "ETHUSDT", lake=tmp_path / "batched")
+    assert eth.qty_exp >= 4
+    _committed_files_only(tmp_path / "batched")
+
+
+def test_a_file_read_in_batches_is_one_commit(tmp_path: Path) -> None:
+    path = _mixed_file(tmp_path / "binance-futures_trades_2024-05-01_mixed.csv")
+    lake = tmp_path / "lake"
+    _ingest([_mixed_file(tmp_path / "warm.csv")], lake, None)  # the instruments exist: one pass
+    before = storage.table_version("trades", lake)
+    path.write_text(path.read_text().replace(",60000.", ",60002."))  # other bytes: not a duplicate
+    report = _ingest([path], lake, 8 * 5)
+    assert report.files[0].rows_written > 40
+    assert storage.table_version("trades", lake) == before + 1
+    files = [f for f in storage.data_files("trades", lake=lake) if "part-00000-" not in f.uri]
+    assert len(files) > 5  # one Parquet file per batch and partition, all in that one commit
+
+
+def test_shared_tardis_samples_land_the_same_in_batches(tardis_dir: Path, tmp_path: Path) -> None:
+    paths = sorted(
+        p
+        for p in tardis_dir.iterdir()
+        if p.name in {"trades.csv", "quotes.csv"} or p.name.startswith("binance-futures_book_snapshot")
+    )
+    batched = _ingest(paths, tmp_path / "batched", 2_000)
+    whole = _ingest(paths, tmp_path / "whole", None)
+    assert _results(batched) == _results(whole)
+    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+    _committed_files_only(tmp_path / "batched")
+
+
+def test_a_malformed_line_in_a_late_batch_falls_back_to_the_whole_file(tmp_path: Path) -> None:
+    body = "".join(_trade(i, px=f"60000.{i % 10}") for i in range(40))
+    body += "binance-futures,BTCUSDT,1,2,3\n"  # too few fields: a malformed line (line 42)
+    body += "".join(_trade(i) for i in range(41, 50))
+    path = tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv.gz"
+    path.write_bytes(gzip.compress((TRADES_HEADER + body).encode()))
+    batched = _ingest([path], tmp_path / "batched", 8 * 4)
+    whole = _ingest([path], tmp_path / "whole", None)
+    assert _results(batched) == _results(whole)
+    assert batched.files[0].rows_quarantined == 1
+    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+    _committed_files_only(tmp_path / "batched")  # the batches written before the bad line are gone
+
+
+def test_a_symbols_file_gives_the_same_versions_in_batches(tmp_path: Path) -> None:
+    path = _mixed_file(tmp_path / "binance-futures_trades_2024-05-01_mixed.csv")
+    symbols = tmp_path / "symbols.csv"
+    symbols.write_text(
+        "exchange,symbol,tick_size,lot_size,contract_size,is_inverse,asset_type\n"
+        "binance-futures,ETHUSDT,0.001,0.0001,1,false,perpetual\n"
+    )
+    batched = _ingest([path], tmp_path / "batched", 8 * 3, symbols)
+    whole = _ingest([path], tmp_path / "whole", None, symbols)
+    assert _results(batched) == _results(whole)
+    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+
+
+_ROW = st.tuples(
+    st.sampled_from(["BTCUSDT", "ETHUSDT", "SOLUSDT"]),
+    st.sampled_from(["buy", "sell", "", "hold"]),
+    st.sampled_from(["60000.5", "60000.25", "1.125", "7", "0", "x1", "123456.123456789"]),
+    st.sampled_from(["0.5", "1", "0.001", "-2", "", "3.14159"]),
+    st.integers(0, 2 * 86_400_000_000),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(_ROW, min_size=1, max_size=40), rows_per_batch=st.integers(1, 12))
+def test_any_batch_size_lands_what_the_whole_file_lands(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str, str, int]], rows_per_batch: int
+) -> None:
+    tmp = tmp_path_factory.mktemp("prop")
+    text = TRADES_HEADER + "".join(
+        f"binance-futures,{sym},{T0 + t},{T0 + t + 7},{i},{side},{px},{qty}\n"
+        for i, (sym, side, px, qty, t) in enumerate(rows)
+    )
+    path = tmp / "binance-futures_trades_2024-05-01_any.csv"
+    path.write_text(text)
+    batched = _ingest([path], tmp / "batched", 8 * rows_per_batch)
+    whole = _ingest([path], tmp / "whole", None)
+    assert _results(batched) == _results(whole)
+    assert _lake_state(tmp / "batched") == _lake_state(tmp / "whole")
+    _committed_files_only(tmp / "batched")
+
+
+def test_the_batched_read_keeps_memory_bounded_by_the_batch(tmp_path: Path) -> None:
+    """The reader yields parts of the requested size, with the whole file's line numbers."""
+    from pointline.ingest.registry import csv_batches
+
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress((TRADES_HEADER + "".join(_trade(i) for i in range(25))).encode()))
+    parts = list(csv_batches(path, int_columns=("timestamp",), batch_cells=8 * 10))
+    assert [p.height for p in parts] == [10, 10, 5]
+    lines = pl.concat(parts)["file_line_number"].to_list()
+    assert lines == list(range(2, 27))
+    assert parts[0].schema["timestamp"] == pl.Int64 and parts[0].columns[-1] == "file_line_number"
