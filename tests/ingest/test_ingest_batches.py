@@ -199,3 +199,15 @@ def test_the_batched_read_keeps_memory_bounded_by_the_batch(tmp_path: Path) -> N
     lines = pl.concat(parts)["file_line_number"].to_list()
     assert lines == list(range(2, 27))
     assert parts[0].schema["timestamp"] == pl.Int64 and parts[0].columns[-1] == "file_line_number"
+
+
+def test_progress_sees_each_batch_of_a_large_file(tmp_path: Path) -> None:
+    path = tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv"
+    path.write_text(TRADES_HEADER + "".join(_trade(i) for i in range(25)))
+    seen: list[int] = []
+    context = IngestContext(
+        lake=tmp_path / "lake", batch_cells=8 * 10, batch_above_bytes=0, on_batch=lambda _, n: seen.append(n)
+    )
+    assert run([path], context).files[0].rows_written == 25
+    # The new instrument's file is profiled first, then landed: progress counts the landing.
+    assert seen == [10, 20, 25]

@@ -55,10 +55,17 @@ def ingest_cmd(
             format=format,
             lake=lake,
             symbols_file=symbols,
-            progress=len(paths) > 1 or any(p.is_dir() for p in paths),
+            progress=len(paths) > 1 or any(p.is_dir() or _large(p) for p in paths),
             exchange=exchange,
             symbol=symbol,
         )
     report.print_summary(console)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _large(path: Path) -> bool:
+    """A file read in batches (worth a progress bar on its own)."""
+    from pointline.ingest.runner import BATCH_ABOVE_BYTES
+
+    return path.is_file() and path.stat().st_size > BATCH_ABOVE_BYTES

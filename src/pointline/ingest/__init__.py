@@ -100,4 +100,8 @@ def ingest(
             else:
                 bar.advance(task)
 
+        def on_batch(path: Path, rows: int) -> None:  # a large file, read in batches
+            bar.update(task, description=f"ingest {path.name} ({rows:,} rows read)")
+
+        context.on_batch = on_batch
         return run(files, context, on_file)

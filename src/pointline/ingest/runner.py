@@ -79,6 +79,8 @@ class IngestContext:
     #: the size on disk above which a file is read so.
     batch_cells: int | None = BATCH_CELLS
     batch_above_bytes: int = BATCH_ABOVE_BYTES
+    #: Called with the file and its rows read so far after each batch of a file read in batches.
+    on_batch: Callable[[Path, int], None] | None = None
 
     pending: list[LedgerEntry] = field(default_factory=list)
     pending_since: float = 0.0
@@ -344,6 +346,8 @@ def _batches_landed(
                 quarantined.append(_quarantine_rows(parsed, bad, file_id, shown))
             rows_read += parsed.frame.height
             rows_written += good.height
+            if context.on_batch is not None:
+                context.on_batch(path, rows_read)
         if first is None or staged is None:
             return None  # no batch at all (e.g. a header-only file): the whole-file path reports it
         spans = overlap.merge_spans(spans)
