@@ -136,6 +136,45 @@ def test_turnover_counts_two_units_per_round_trip_over_the_covered_days():
     assert (empty["covered_days"], empty["turnover_per_day"]) == (0.0, 0.0)
 
 
+def _daily_sharpe(daily: list[float]) -> float:
+    d = np.asarray(daily)
+    return float(d.mean() / d.std(ddof=1) * np.sqrt(365))
+
+
+def test_a_day_missing_from_the_bars_is_not_covered():
+    # Days 0 and 2 of 5-minute bars (known at 00:05 ... 00:00 of the next day); day 1 is not in the frame.
+    rng = np.random.default_rng(8)
+    ts = np.concatenate([BAR * np.arange(1, 289), 2 * DAY + BAR * np.arange(1, 289)])
+    px = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, ts.size)))
+    bars = pl.DataFrame({"ts": ts, "signal": rng.normal(size=ts.size), "open": px, "close": px})
+    res = backtest_fixed_holding(bars, threshold=1.0, holding_bars=3, regime_col=None)
+    m, tr = res.metrics, res.trades
+    assert m["covered_days"] == 2.0  # not 3: nothing covers day 1
+    assert m["turnover_per_day"] == pytest.approx(2 * tr.height / 2.0)
+    exit_day = (tr["exit_ts"] - BAR) // DAY
+    daily = [float(tr.filter(exit_day == d)["net_bps"].sum()) for d in (0, 2)]
+    assert m["sharpe"] == pytest.approx(_daily_sharpe(daily), rel=1e-12)  # two days, no 0 for day 1
+
+
+def test_a_hole_inside_a_day_counts_by_its_length_and_keeps_the_day_in_the_sharpe():
+    # Three whole days of bars but for a six-hour hole on day 1 (the bars opening 06:00-11:55).
+    ts = BAR * np.arange(1, 3 * 288 + 1)
+    ts = ts[(ts <= DAY + 6 * HOUR) | (ts > DAY + 12 * HOUR)]
+    net = np.array([10.0, 99.0, -4.0])
+    exits = np.array([HOUR, DAY + 13 * HOUR, 2 * DAY + HOUR])
+    m = trade_metrics(net, exits, bar_ts=ts, holding_bars=1)
+    assert m["covered_days"] == 2.75 and m["turnover_per_day"] == pytest.approx(6 / 2.75)
+    # Unlike a partial first or last day, which depends on where the data was cut, day 1 stays.
+    assert m["sharpe"] == pytest.approx(_daily_sharpe([10.0, 99.0, -4.0]), rel=1e-12)
+
+
+def test_bars_on_a_complete_grid_have_the_metrics_of_their_span():
+    net = np.array([10.0, 99.0, -4.0])
+    exits = np.array([HOUR, DAY + 13 * HOUR, 2 * DAY + HOUR])
+    grid = trade_metrics(net, exits, bar_ts=BAR * np.arange(1, 3 * 288 + 1), holding_bars=1)
+    assert grid == trade_metrics(net, exits, span=(BAR, 3 * DAY), holding_bars=1)
+
+
 def test_fees_per_day_are_turnover_times_half_the_round_trip_fee():
     rng = np.random.default_rng(3)
     n = 2 * 288
@@ -206,23 +245,32 @@ def test_bad_holding_is_a_user_error():
 def _reference_metrics(
     net: np.ndarray,
     exit_ts: np.ndarray,
-    span: tuple[int, int],
+    bars: np.ndarray,
     holding: int,
     interval: int = BAR,
     ts_label: str = "end",
 ) -> dict:
-    """The metrics with plain NumPy, straight from their definitions."""
+    """The metrics with plain NumPy, straight from their definitions (``bars``: every bar's ts, on a grid).
+
+    Sharpe days: the whole UTC days of the span some bar covers; covered days: the bars' intervals."""
     n = net.size
     if n == 0:
         return {}
     std = float(net.std(ddof=1)) if n > 1 else float("nan")
     cum = np.concatenate(([0.0], np.cumsum(net)))
     lag = interval if ts_label == "end" else 0
-    covered = (span[0] - lag, span[1] - lag + interval)  # first bar's open to last bar's close
+    opens = np.unique(bars) - lag  # each bar covers [open, open + interval)
+    covered_days = opens.size * interval / DAY
+
+    def covered_in(d: int) -> int:  # µs of UTC day d inside some bar's interval
+        inside = np.minimum(opens + interval, (d + 1) * DAY) - np.maximum(opens, d * DAY)
+        return int(np.clip(inside, 0, None).sum())
+
+    span = (int(opens[0]), int(opens[-1]) + interval)  # first bar's open to last bar's close
     whole = [
         d
-        for d in range(covered[0] // DAY - 1, covered[1] // DAY + 2)
-        if covered[0] <= d * DAY and (d + 1) * DAY <= covered[1]
+        for d in range(span[0] // DAY - 1, span[1] // DAY + 2)
+        if span[0] <= d * DAY and (d + 1) * DAY <= span[1] and covered_in(d) > 0
     ]
     exit_day = (exit_ts - lag) // DAY  # the UTC day of the exit bar's interval
     daily = np.array([net[exit_day == d].sum() for d in whole])
@@ -240,8 +288,8 @@ def _reference_metrics(
         "profit_factor": float(net[net > 0].sum()) / max(float(-net[net < 0].sum()), 1e-10),
         "max_drawdown_bps": float((cum - np.maximum.accumulate(cum)).min()),
         "sharpe": sharpe,
-        "covered_days": (covered[1] - covered[0]) / DAY,
-        "turnover_per_day": 2 * n / ((covered[1] - covered[0]) / DAY),
+        "covered_days": covered_days,
+        "turnover_per_day": 2 * n / covered_days,
         "sharpe_per_trade": float(net.mean() / std * np.sqrt(252 * (DAY / interval) / holding))
         if n > 1 and std > 0
         else 0.0,
@@ -272,5 +320,53 @@ def test_metrics_equal_a_numpy_reference(
     got = trade_metrics(
         net, exit_ts, span=span, holding_bars=holding, interval_us=interval, ts_label=ts_label
     )
-    for key, value in _reference_metrics(net, exit_ts, span, holding, interval, ts_label).items():
+    for key, value in _reference_metrics(net, exit_ts, ts, holding, interval, ts_label).items():
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), key
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pnl=st.lists(st.integers(-2000, 2000).map(lambda k: k / 4), min_size=1, max_size=40),
+    first_bar=st.integers(-300, 300),
+    n_bars=st.integers(1, 1500),
+    interval_min=st.sampled_from([1, 5, 7, 15, 60]),  # 7-minute bars straddle midnights
+    ts_label=st.sampled_from(["end", "start"]),
+    drop=st.sampled_from([0.0, 0.01, 0.3]),
+    hole=st.tuples(st.integers(0, 1500), st.integers(0, 800)),
+    seed=st.integers(0, 2**32 - 1),
+    data=st.data(),
+)
+def test_metrics_on_bars_with_gaps_equal_a_numpy_reference(
+    pnl: list[float],
+    first_bar: int,
+    n_bars: int,
+    interval_min: int,
+    ts_label: str,
+    drop: float,
+    hole: tuple[int, int],
+    seed: int,
+    data,
+) -> None:
+    interval = interval_min * 60_000_000
+    grid = np.arange(n_bars)
+    keep = (np.random.default_rng(seed).random(n_bars) >= drop) & ~((grid >= hole[0]) & (grid < sum(hole)))
+    keep[0] = True  # some bars: a backtest without bars has no trades
+    ts = (first_bar + grid[keep].astype(np.int64)) * interval
+    net = np.array(pnl, dtype=np.float64)
+    picks = data.draw(st.lists(st.integers(0, ts.size - 1), min_size=net.size, max_size=net.size))
+    exit_ts = np.sort(ts[picks])
+    got = trade_metrics(
+        net, exit_ts, bar_ts=ts[::-1], holding_bars=3, interval_us=interval, ts_label=ts_label
+    )
+    for key, value in _reference_metrics(net, exit_ts, ts, 3, interval, ts_label).items():
+        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), key
+
+
+def test_trade_metrics_takes_either_a_span_or_the_bars():
+    net, exits = np.array([1.0]), np.array([BAR])
+    with pytest.raises(PointlineError, match="either span"):
+        trade_metrics(net, exits, holding_bars=1)
+    with pytest.raises(PointlineError, match="either span"):
+        trade_metrics(net, exits, span=(BAR, BAR), bar_ts=np.array([BAR]), holding_bars=1)
+    with pytest.raises(PointlineError, match="no bars"):
+        trade_metrics(net, exits, bar_ts=np.array([], dtype=np.int64), holding_bars=1)

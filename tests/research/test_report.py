@@ -141,6 +141,7 @@ def test_walk_forward_summary_is_per_trade_over_all_folds():
     )
     got = _oos_summary(SimpleNamespace(mode="clean", walk_forward=SimpleNamespace(folds=folds)))
     assert got["oos_n_trades"] == 100 and got["oos_total_pnl_bps"] == pytest.approx(10.0)
+    assert got["oos_covered_days"] == 10.0
     assert got["oos_turnover_per_day"] == pytest.approx(2 * 100 / 10.0)  # over all 10 test days
     assert got["oos_avg_pnl_bps"] == pytest.approx(10.0 / 100)  # not the folds' mean, 3.0
     assert got["oos_win_rate"] == pytest.approx(44 / 100)  # not 0.4

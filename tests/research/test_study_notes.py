@@ -36,6 +36,22 @@ def test_a_fold_with_signal_but_too_few_trades_says_that_instead(frames):
     assert any("no best configuration" in n for n in result.notes)
 
 
+def test_a_fold_that_chose_nothing_is_flat_over_its_test_window_in_both_studies(frames):
+    cfg = {
+        "walk_forward": {"split": "2025-11-03"},
+        "parity": True,
+        "min_trades": 10_000,
+        "min_trades_oos": 10_000,
+    }
+    result = run_study(cfg, frames=frames)
+    for a in (result.clean, result.parity):
+        (fold,) = a.walk_forward.folds.iter_rows(named=True)
+        assert fold.get("vol_filter") is None and fold["is_n_trades"] is None
+        assert fold["oos_n_trades"] == 0.0 and fold["oos_turnover_per_day"] == 0.0
+        assert fold["oos_covered_days"] == pytest.approx(1.0)  # the last of the three days
+    assert "flat" in next(n for n in result.notes if "walk-forward fold 0" in n)
+
+
 def test_regime_cells_left_blank_are_explained_and_the_minimum_is_configurable(frames):
     blank = run_study({"walk_forward": {"split": "2025-11-03"}}, frames=frames)
     counts = dict(blank.clean.regime_counts.iter_rows())

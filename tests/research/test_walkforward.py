@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pointline.errors import PointlineError
-from pointline.research.backtest import Fold, make_folds, walk_forward
+from pointline.research.backtest import Fold, make_folds, oos_summary, walk_forward
+from pointline.research.backtest.metrics import METRIC_NAMES
 from pointline.research.backtest.sweep import DEFAULT_HOLDINGS, DEFAULT_THRESHOLDS, DEFAULT_VOL_FILTERS
 from pointline.research.study import StudyConfig, build_study_frame, synthetic_feature_frames
 from pointline.research.study.run import _clean_folds
@@ -74,6 +75,67 @@ def test_fold_metrics_cover_the_fold_s_own_bars_only():
     assert wf["oos_covered_days"].to_list() == pytest.approx([b * 300_000_000 / DAY for b in bars])
     assert bars[-1] == 120
     assert (wf["oos_turnover_per_day"] == 2 * wf["oos_n_trades"] / wf["oos_covered_days"]).all()
+
+
+BAR = 300_000_000
+
+
+def _flat_first_walk_forward():
+    """Four UTC days of 5-minute bars, no signal on day 0; folds train one day and test the next.
+
+    Fold 0 trains on day 0 (no trade, so no configuration) and is flat on day 1; folds 1 and 2
+    trade on days 2 and 3.
+    """
+    rng = np.random.default_rng(11)
+    n = 4 * 288
+    ts = BAR * np.arange(1, n + 1, dtype=np.int64)
+    signal = np.where(np.arange(n) < 288, 0.0, 2 * rng.normal(size=n))
+    px = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, n)))
+    bars = pl.DataFrame({"ts": ts, "signal": signal, "open": px, "close": px})
+    folds = make_folds(int(ts[0]), int(ts[-1]), train_us=DAY, test_us=DAY)
+    wf = walk_forward(
+        bars,
+        folds,
+        thresholds=[1.0],
+        holdings={"30m": 6},
+        vol_filters={"all": None},
+        min_trades=10,
+        prepare_kwargs={"regime_col": None},
+    )
+    return folds, wf
+
+
+def test_a_fold_without_a_configuration_is_flat_out_of_sample():
+    folds, wf = _flat_first_walk_forward()
+    assert len(folds) == 3 and wf.folds["vol_filter"].to_list() == [None, "all", "all"]
+    flat = wf.folds.row(0, named=True)
+    assert flat["oos_covered_days"] == 1.0  # its whole test day, traded by nobody
+    assert {k: flat[f"oos_{k}"] for k in METRIC_NAMES if k != "covered_days"} == dict.fromkeys(
+        (k for k in METRIC_NAMES if k != "covered_days"), 0.0
+    )
+    assert all(flat[f"is_{k}"] is None for k in METRIC_NAMES)  # nothing was run in sample
+    assert wf.oos_trades.filter(pl.col("fold") == 0).is_empty()
+
+
+def test_oos_summary_counts_a_flat_fold_as_zero_trades_over_its_days():
+    _, wf = _flat_first_walk_forward()
+    got = oos_summary(wf.folds)
+    n = wf.oos_trades.height
+    assert n > 0 and got["oos_n_trades"] == n
+    assert got["oos_covered_days"] == 3.0  # the flat day 1 and the traded days 2 and 3
+    assert got["oos_turnover_per_day"] == pytest.approx(2 * n / 3.0)  # not 2 * n / 2.0
+    assert got["oos_total_pnl_bps"] == pytest.approx(wf.oos_trades["net_bps"].sum())
+    assert got["oos_avg_pnl_bps"] == pytest.approx(wf.oos_trades["net_bps"].mean())  # per trade taken
+    assert got["oos_win_rate"] == pytest.approx((wf.oos_trades["net_bps"] > 0).mean())
+
+
+def test_oos_summary_when_every_fold_chooses_is_the_folds_totals():
+    _, wf = _flat_first_walk_forward()
+    traded = wf.folds.filter(pl.col("vol_filter").is_not_null())
+    got = oos_summary(traded)
+    days = traded["oos_covered_days"].sum()
+    assert days == 2.0
+    assert got["oos_turnover_per_day"] == pytest.approx(2 * traded["oos_n_trades"].sum() / days)
 
 
 def test_rolling_folds_tile_time():

@@ -3,7 +3,13 @@
 from pointline.research.backtest.fixed_holding import BacktestResult, backtest_fixed_holding, prepare_series
 from pointline.research.backtest.metrics import trade_metrics
 from pointline.research.backtest.sweep import best_config, sweep
-from pointline.research.backtest.walkforward import Fold, WalkForwardResult, make_folds, walk_forward
+from pointline.research.backtest.walkforward import (
+    Fold,
+    WalkForwardResult,
+    make_folds,
+    oos_summary,
+    walk_forward,
+)
 
 __all__ = [
     "BacktestResult",
@@ -12,6 +18,7 @@ __all__ = [
     "backtest_fixed_holding",
     "best_config",
     "make_folds",
+    "oos_summary",
     "prepare_series",
     "sweep",
     "trade_metrics",

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from pointline.errors import PointlineError
-from pointline.research.backtest.metrics import METRIC_NAMES, TsLabel, trade_metrics
+from pointline.research.backtest.metrics import TsLabel, trade_metrics
 
 EntryMode = Literal["next_open", "signal_close"]
 
@@ -257,8 +257,9 @@ def series_metrics(
 ) -> dict[str, float]:
     """:func:`pointline.research.backtest.metrics.trade_metrics` of :func:`run_prepared`'s trades.
 
-    The calendar is the series' own bars (first to last ``ts``), so a window's metrics never count
-    time outside its data; a series without bars has all-zero metrics (``covered_days`` 0).
+    The calendar is the time the series' own bars cover (a row missing from the frame is no covered
+    time), so a window's metrics never count time outside its data; a series without bars has
+    all-zero metrics (``covered_days`` 0).
 
     Parameters
     ----------
@@ -278,16 +279,29 @@ def series_metrics(
     -------
     >>> m = series_metrics(s, run_prepared(s, mask, threshold=1.5, holding_bars=6, fee_bps=7.0), 6)  # doctest: +SKIP
     """
-    if not series.ts.size:
-        return dict.fromkeys(METRIC_NAMES, 0.0)
     return trade_metrics(
         arrays["net_bps"],
         series.ts[arrays["exit_idx"]],
-        span=(int(series.ts[0]), int(series.ts[-1])),
+        bar_ts=series.ts,
         holding_bars=holding_bars,
         interval_us=series.interval_us,
         ts_label=series.ts_label,
     )
+
+
+def flat_metrics(series: PreparedSeries) -> dict[str, float]:
+    """The metrics of staying flat on ``series``: no trade, so zeros, over the days its bars cover.
+
+    Example
+    -------
+    >>> s = prepare_series(pl.DataFrame({"ts": [300_000_000 * k for k in range(1, 289)], "signal": 0.0,
+    ...                                  "close": 1.0}), entry="signal_close", regime_col=None)
+    >>> m = flat_metrics(s)
+    >>> m["covered_days"], m["n_trades"], m["turnover_per_day"], m["sharpe"]
+    (1.0, 0.0, 0.0, 0.0)
+    """
+    none = {"net_bps": np.empty(0, dtype=np.float64), "exit_idx": np.empty(0, dtype=np.int64)}
+    return series_metrics(series, none, holding_bars=1)
 
 
 def backtest_fixed_holding(

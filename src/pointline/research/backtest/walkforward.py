@@ -2,7 +2,9 @@
 
 For each fold the whole sweep runs on the bars of ``[train_start, train_end)`` alone (a trade whose
 exit would fall after ``train_end`` is never closed, so no test price reaches the choice); the chosen
-configuration is then run on ``[test_start, test_end)`` and reported out of sample. Folds are
+configuration is then run on ``[test_start, test_end)`` and reported out of sample. A fold in which
+no configuration is chosen (none has enough training trades) is **flat** out of sample: it trades
+nothing, so its test window counts as 0 trades and 0 PnL over the days its bars cover. Folds are
 ``rolling`` (fixed-length training window) or ``anchored`` (training always starts at the first bar).
 All bounds are µs on the bars' ``ts`` (known-at) clock, half-open. :func:`make_folds` puts every bar
 after the first training window in exactly one test window when the step equals the test length,
@@ -23,12 +25,14 @@ import polars as pl
 from pointline.errors import PointlineError
 from pointline.research.backtest.fixed_holding import (
     PreparedSeries,
+    flat_metrics,
     prepare_series,
     run_prepared,
     series_metrics,
     tradeable_mask,
     trades_frame,
 )
+from pointline.research.backtest.metrics import METRIC_NAMES
 from pointline.research.backtest.sweep import best_config, sweep
 
 
@@ -184,6 +188,9 @@ def walk_forward(
     WalkForwardResult
         ``folds``: one row per fold with the bounds, the chosen ``vol_filter``/``threshold``/
         ``holding``, and ``is_<metric>`` / ``oos_<metric>`` columns; trades carry a ``fold`` column.
+        A fold that chose no configuration has null choice and ``is_`` columns (nothing was run in
+        sample) and the flat strategy's ``oos_`` metrics: zeros, and ``oos_covered_days`` of its
+        test window, so out-of-sample totals (:func:`oos_summary`) span every test window.
 
     Example
     -------
@@ -202,6 +209,8 @@ def walk_forward(
         row: dict[str, Any] = {"fold": i, **fold.__dict__}
         if chosen is None:
             row.update(vol_filter=None, threshold=None, holding=None, holding_bars=None)
+            row.update({f"is_{k}": None for k in METRIC_NAMES})
+            row.update({f"oos_{k}": v for k, v in flat_metrics(test).items()})
             rows.append(row)
             continue
         row.update({k: chosen[k] for k in ("vol_filter", "threshold", "holding", "holding_bars")})
@@ -210,10 +219,76 @@ def walk_forward(
             row.update({f"{name}_{k}": v for k, v in metrics.items()})
             parts.append(trades.with_columns(pl.lit(i).alias("fold")))
         rows.append(row)
-    folds_df = pl.DataFrame(rows, infer_schema_length=None)
+    metric_cols = {f"{side}_{k}": pl.Float64 for side in ("is", "oos") for k in METRIC_NAMES}
+    folds_df = pl.DataFrame(rows, infer_schema_length=None, schema_overrides=metric_cols)
     empty = pl.DataFrame(schema={"fold": pl.Int32})
     return WalkForwardResult(
         folds=folds_df,
         is_trades=pl.concat(is_parts) if is_parts else empty,
         oos_trades=pl.concat(oos_parts) if oos_parts else empty,
     )
+
+
+def oos_summary(folds: pl.DataFrame) -> dict[str, float]:
+    """Out-of-sample totals of a walk-forward over all its test windows, flat folds included.
+
+    A fold that chose no configuration trades nothing in its test window, so it adds 0 trades and
+    0 PnL and its covered days (:func:`walk_forward` gives it the flat strategy's ``oos_`` metrics).
+    The per-trade figures are over all folds' trades, not an average of per-fold averages (which
+    would weight a fold of 5 trades like one of 500 and count a fold without trades as 0 bps, 0 %
+    wins); the per-day figure is over all test days, the flat ones included.
+
+    Parameters
+    ----------
+    folds
+        :attr:`WalkForwardResult.folds` (or the notebook-parity walk-forward's).
+
+    Returns
+    -------
+    dict[str, float]
+        ``oos_n_trades`` and ``oos_total_pnl_bps`` (sums); ``oos_avg_pnl_bps`` and ``oos_win_rate``
+        (per out-of-sample trade, 0 without trades); ``is_avg_pnl_bps`` (per in-sample trade of the
+        folds that chose a configuration); ``oos_covered_days`` (days the test windows' bars cover);
+        ``oos_turnover_per_day`` (``2 × oos_n_trades / oos_covered_days``, 0 without covered days).
+        All 0 without folds.
+
+    Example
+    -------
+    >>> folds = pl.DataFrame({"oos_n_trades": [30.0, 0.0], "oos_total_pnl_bps": [60.0, 0.0],
+    ...                       "oos_win_rate": [0.5, 0.0], "is_n_trades": [80.0, None],
+    ...                       "is_total_pnl_bps": [40.0, None], "oos_covered_days": [2.0, 1.0]})
+    >>> s = oos_summary(folds)  # the second fold chose nothing: flat over its 1 day
+    >>> s["oos_avg_pnl_bps"], s["oos_covered_days"], s["oos_turnover_per_day"]
+    (2.0, 3.0, 20.0)
+    """
+    if "oos_n_trades" not in folds.columns:
+        return dict.fromkeys(_OOS_SUMMARY, 0.0)
+    oos_n, is_n, days = pl.col("oos_n_trades"), pl.col("is_n_trades"), pl.col("oos_covered_days")
+    return folds.select(
+        oos_n.sum(),
+        pl.col("oos_total_pnl_bps").sum(),
+        _per_trade(pl.col("oos_total_pnl_bps"), oos_n).alias("oos_avg_pnl_bps"),
+        _per_trade(pl.col("oos_win_rate") * oos_n, oos_n).alias("oos_win_rate"),
+        _per_trade(pl.col("is_total_pnl_bps"), is_n).alias("is_avg_pnl_bps"),
+        days.sum(),
+        pl.when(days.sum() > 0)
+        .then(2 * oos_n.sum() / days.sum())
+        .otherwise(0.0)
+        .alias("oos_turnover_per_day"),
+    ).row(0, named=True)
+
+
+_OOS_SUMMARY = (
+    "oos_n_trades",
+    "oos_total_pnl_bps",
+    "oos_avg_pnl_bps",
+    "oos_win_rate",
+    "is_avg_pnl_bps",
+    "oos_covered_days",
+    "oos_turnover_per_day",
+)
+
+
+def _per_trade(total: pl.Expr, n: pl.Expr) -> pl.Expr:
+    """``total / n`` over all folds' trades, 0 without trades (the metrics' no-trade convention)."""
+    return pl.when(n.sum() > 0).then(total.sum() / n.sum()).otherwise(0.0)

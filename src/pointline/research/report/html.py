@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from pointline.research.backtest.metrics import HEADLINE_METRICS
+from pointline.research.backtest.walkforward import oos_summary
 from pointline.research.report import plots
 
 _CSS = """
@@ -120,32 +121,9 @@ def _analysis_section(a: Any, fee_bps: float) -> str:
     return "\n".join(parts)
 
 
-def _per_trade(total: pl.Expr, n: pl.Expr) -> pl.Expr:
-    """``total / n`` over all folds' trades, 0 without trades (the metrics' no-trade convention)."""
-    return pl.when(n.sum() > 0).then(total.sum() / n.sum()).otherwise(0.0)
-
-
 def _oos_summary(a: Any) -> dict[str, Any]:
-    """Walk-forward totals over the folds, per trade (not an average of per-fold averages, which
-    weights a fold of 5 trades like one of 500 and counts a fold without trades as 0 bps, 0 % wins).
-    ``oos_turnover_per_day`` is ``2 × trades / covered days`` over the test windows of the folds that
-    chose a configuration (a fold that chose none has no metrics)."""
-    f = a.walk_forward.folds
-    if "oos_n_trades" not in f.columns:
-        return {"study": a.mode, "oos_n_trades": 0}
-    oos_n, is_n, days = pl.col("oos_n_trades"), pl.col("is_n_trades"), pl.col("oos_covered_days")
-    agg = f.select(
-        oos_n.sum(),
-        pl.col("oos_total_pnl_bps").sum(),
-        _per_trade(pl.col("oos_total_pnl_bps"), oos_n).alias("oos_avg_pnl_bps"),
-        _per_trade(pl.col("oos_win_rate") * oos_n, oos_n).alias("oos_win_rate"),
-        _per_trade(pl.col("is_total_pnl_bps"), is_n).alias("is_avg_pnl_bps"),
-        pl.when(days.sum() > 0)
-        .then(2 * oos_n.sum() / days.sum())
-        .otherwise(0.0)
-        .alias("oos_turnover_per_day"),
-    ).row(0, named=True)
-    return {"study": a.mode, **agg}
+    """One analysis' walk-forward totals (:func:`pointline.research.backtest.walkforward.oos_summary`)."""
+    return {"study": a.mode, **oos_summary(a.walk_forward.folds)}
 
 
 def _parity_section(result: Any) -> str:

@@ -16,12 +16,14 @@ import numpy as np
 import polars as pl
 
 from pointline.research.backtest.fixed_holding import (
+    flat_metrics,
     prepare_series,
     run_prepared,
     series_metrics,
     tradeable_mask,
     trades_frame,
 )
+from pointline.research.backtest.metrics import METRIC_NAMES
 from pointline.research.backtest.sweep import best_config, sweep
 from pointline.research.backtest.walkforward import WalkForwardResult
 from pointline.research.composite import frozen_zscore
@@ -82,7 +84,8 @@ def notebook_walk_forward(
     Returns
     -------
     WalkForwardResult
-        One fold row (the chosen configuration, ``is_*`` and ``oos_*`` metrics) and the trades.
+        One fold row (the chosen configuration, ``is_*`` and ``oos_*`` metrics) and the trades;
+        without a choice, null ``is_*`` and the flat strategy's ``oos_*`` metrics, as in ``walk_forward``.
     """
     ts_col = prepare_kwargs.get("ts_col", "ts")
     comp = frame["composite"].cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -102,7 +105,9 @@ def notebook_walk_forward(
         "chosen_on": "test (leak)",
     }
     empty = pl.DataFrame(schema={"fold": pl.Int32})
-    if chosen is None:
+    if chosen is None:  # flat on the test window, as in walk_forward
+        row.update({f"is_{k}": None for k in METRIC_NAMES})
+        row.update({f"oos_{k}": v for k, v in flat_metrics(test).items()})
         return WalkForwardResult(folds=pl.DataFrame([row]), is_trades=empty, oos_trades=empty)
     row.update({k: chosen[k] for k in ("vol_filter", "threshold", "holding", "holding_bars")})
     parts = {}

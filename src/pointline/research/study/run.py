@@ -397,7 +397,8 @@ def _fold_notes(a: Analysis, cfg: StudyConfig) -> list[str]:
             f"({with_signal} bars with a signal)"
         )
         notes.append(
-            f"{a.mode}: walk-forward fold {row['fold']} chose no configuration and has no trades: {why}."
+            f"{a.mode}: walk-forward fold {row['fold']} chose no configuration, so it is flat (no trades, "
+            f"0 PnL) over its test window: {why}."
         )
     return notes
 
