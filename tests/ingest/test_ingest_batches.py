@@ -211,3 +211,43 @@ def test_progress_sees_each_batch_of_a_large_file(tmp_path: Path) -> None:
     assert run([path], context).files[0].rows_written == 25
     # The new instrument's file is profiled first, then landed: progress counts the landing.
     assert seen == [10, 20, 25]
+
+
+def _vision_rows(n: int, *, ms: bool) -> str:
+    scale = 1 if ms else 1000
+    return "".join(
+        f"{100 + i},60000.{i % 10},0.{i % 7 + 1}00,6000.0,{(1_714_521_600_000 + 3 * i) * scale},"
+        f"{'true' if i % 3 else 'false'},true\n"
+        for i in range(n)
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "ms", "packed"), [(True, True, "csv"), (False, False, "zip"), (True, False, "zip")]
+)
+def test_binance_vision_files_land_the_same_in_batches(
+    tmp_path: Path, header: bool, ms: bool, packed: str
+) -> None:
+    import zipfile
+
+    text = ("id,price,qty,quote_qty,time,is_buyer_maker,is_best_match\n" if header else "") + _vision_rows(
+        30, ms=ms
+    )
+    text = text.replace("60000.4,", "6x000,", 1)  # one unparseable price
+    folder = tmp_path / "futures" / "um" / "daily" / "trades"
+    folder.mkdir(parents=True)
+    path = folder / f"BTCUSDT-trades-2024-05-01.{packed}"
+    if packed == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("BTCUSDT-trades-2024-05-01.csv", text)
+    else:
+        path.write_text(text)
+    batched = _ingest([path], tmp_path / "batched", 7 * 4)
+    whole = _ingest([path], tmp_path / "whole", None)
+    assert _results(batched) == _results(whole)
+    assert batched.files[0].status == "quarantined" and batched.files[0].rows_written == 29
+    assert len(storage.data_files("trades", lake=tmp_path / "batched")) > 5  # landed batch by batch
+    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+    _committed_files_only(tmp_path / "batched")
+    scratch = tmp_path / "batched" / ".scratch"
+    assert not scratch.exists() or not any(scratch.iterdir())  # the unpacked member is gone

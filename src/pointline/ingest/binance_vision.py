@@ -19,6 +19,7 @@ Exchange and symbol come from the file name and path (``BTCUSDT-trades-2024-05-0
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -30,6 +31,7 @@ from pointline.ingest.registry import (
     Format,
     Parsed,
     ReadOptions,
+    csv_batches,
     drop_blank_lines,
     int_or_bad,
     read_csv_rows,
@@ -92,49 +94,74 @@ class BinanceVision(Format):
         return layout(path, head) is not None
 
     def read(self, path: Path, options: ReadOptions) -> Parsed:
-        found = layout(path, read_head(path))
-        if found is None:
-            raise FileFormatError(
-                f"{path.name}: not a Binance Vision trades/aggTrades file "
-                "(expected columns id,price,qty,quote_qty,time,is_buyer_maker)"
-            )
-        kind, has_header = found
-        exchange, symbol = names_from_path(path)
-        exchange, symbol = options.exchange or exchange, options.symbol or symbol
-        if symbol is None:
-            raise FileFormatError(
-                f"{path.name}: cannot tell the symbol from the file name "
-                "(expected e.g. BTCUSDT-trades-2024-05-01.csv); pass symbol= / --symbol"
-            )
+        kind, has_header, exchange, symbol = _file_facts(path, options)
         df, malformed = read_csv_rows(path, has_header=has_header)
-        width = df.width - 1  # the last column is file_line_number
-        full = TRADES_COLUMNS if kind == "trades" else AGG_COLUMNS
-        if not len(full) - 1 <= width <= len(full):
-            raise FileFormatError(
-                f"{path.name}: {width} columns; a Vision {kind} file has {len(full) - 1} or {len(full)}"
-            )
-        df.columns = [*full[:width], "file_line_number"]
-        df = drop_blank_lines(df)
-        ts_col, id_col, qty_col = (
-            ("time", "id", "qty") if kind == "trades" else ("transact_time", "agg_trade_id", "quantity")
+        parsed = _staged(path, df, kind, exchange, symbol)
+        parsed.malformed = malformed
+        return parsed
+
+    def read_batches(self, path: Path, options: ReadOptions, batch_cells: int) -> Iterator[Parsed] | None:
+        kind, has_header, exchange, symbol = _file_facts(path, options)
+        batches = csv_batches(
+            path,
+            has_header=has_header,
+            batch_cells=batch_cells,
+            scratch_dir=options.scratch_dir,
+            unpacked=options.unpacked,
         )
-        raw_ts, ts_bad = int_or_bad(pl.col(ts_col), required=True)
-        ts = pl.when(raw_ts < _MS_LIMIT).then(raw_ts * 1000).otherwise(raw_ts)
-        maker = pl.col("is_buyer_maker").str.strip_chars().str.to_lowercase()
-        side = maker.replace_strict({"true": 1, "false": 0}, default=None, return_dtype=pl.Int8)
-        frame = df.select(
-            pl.lit(exchange, dtype=pl.Utf8).alias("exchange"),
-            pl.lit(symbol, dtype=pl.Utf8).alias("symbol"),
-            ts.alias("ts_local_us"),
-            ts.alias("ts_exch_us"),
-            pl.col("file_line_number"),
-            pl.col(id_col).alias("trade_id"),
-            side.alias("side"),
-            pl.col("price").alias("px"),
-            pl.col(qty_col).alias("qty"),
-            reason_column(df, [(ts_bad, REASON_UNPARSEABLE), (side.is_null(), REASON_UNKNOWN_SIDE)]),
+        return (_staged(path, df, kind, exchange, symbol) for df in batches)
+
+
+def _file_facts(path: Path, options: ReadOptions) -> tuple[str, bool, str, str]:
+    """``(kind, has_header, exchange, symbol)`` of a Vision file, or :class:`FileFormatError`."""
+    found = layout(path, read_head(path))
+    if found is None:
+        raise FileFormatError(
+            f"{path.name}: not a Binance Vision trades/aggTrades file "
+            "(expected columns id,price,qty,quote_qty,time,is_buyer_maker)"
         )
-        return Parsed(table="trades", frame=frame, source=df.drop("file_line_number"), malformed=malformed)
+    kind, has_header = found
+    exchange, symbol = names_from_path(path)
+    exchange, symbol = options.exchange or exchange, options.symbol or symbol
+    if symbol is None:
+        raise FileFormatError(
+            f"{path.name}: cannot tell the symbol from the file name "
+            "(expected e.g. BTCUSDT-trades-2024-05-01.csv); pass symbol= / --symbol"
+        )
+    assert exchange is not None
+    return kind, has_header, exchange, symbol
+
+
+def _staged(path: Path, df: pl.DataFrame, kind: str, exchange: str, symbol: str) -> Parsed:
+    """One file (or one batch of it) staged."""
+    width = df.width - 1  # the last column is file_line_number
+    full = TRADES_COLUMNS if kind == "trades" else AGG_COLUMNS
+    if not len(full) - 1 <= width <= len(full):
+        raise FileFormatError(
+            f"{path.name}: {width} columns; a Vision {kind} file has {len(full) - 1} or {len(full)}"
+        )
+    df.columns = [*full[:width], "file_line_number"]
+    df = drop_blank_lines(df)
+    ts_col, id_col, qty_col = (
+        ("time", "id", "qty") if kind == "trades" else ("transact_time", "agg_trade_id", "quantity")
+    )
+    raw_ts, ts_bad = int_or_bad(pl.col(ts_col), required=True)
+    ts = pl.when(raw_ts < _MS_LIMIT).then(raw_ts * 1000).otherwise(raw_ts)
+    maker = pl.col("is_buyer_maker").str.strip_chars().str.to_lowercase()
+    side = maker.replace_strict({"true": 1, "false": 0}, default=None, return_dtype=pl.Int8)
+    frame = df.select(
+        pl.lit(exchange, dtype=pl.Utf8).alias("exchange"),
+        pl.lit(symbol, dtype=pl.Utf8).alias("symbol"),
+        ts.alias("ts_local_us"),
+        ts.alias("ts_exch_us"),
+        pl.col("file_line_number"),
+        pl.col(id_col).alias("trade_id"),
+        side.alias("side"),
+        pl.col("price").alias("px"),
+        pl.col(qty_col).alias("qty"),
+        reason_column(df, [(ts_bad, REASON_UNPARSEABLE), (side.is_null(), REASON_UNKNOWN_SIDE)]),
+    )
+    return Parsed(table="trades", frame=frame, source=df.drop("file_line_number"))
 
 
 register_format(BinanceVision())

@@ -18,9 +18,12 @@ they are quarantined as ``unparseable`` and the file's other rows still land.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
+import shutil
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -48,6 +51,10 @@ class ReadOptions:
 
     exchange: str | None = None
     symbol: str | None = None
+    #: Where a zip read in batches is unpacked (default: the system's temp dir), or the plain CSV
+    #: it was already unpacked to (so a file read twice is unpacked once).
+    scratch_dir: Path | None = None
+    unpacked: Path | None = None
 
 
 @dataclass
@@ -232,28 +239,71 @@ def read_csv_rows(
     return df.with_columns(pl.Series("file_line_number", numbers, dtype=pl.Int32)), malformed
 
 
-def csv_batches(path: Path, *, int_columns: tuple[str, ...] = (), batch_cells: int) -> Iterator[pl.DataFrame]:
-    """A header CSV (``.csv`` or ``.csv.gz``) in consecutive batches of about ``batch_cells``
-    fields, each as :func:`read_csv_rows` reads a well-formed file: text columns, ``int_columns``
-    as Int64, ``file_line_number`` last. Polars' streaming reader inflates and parses as the
-    batches are taken, so memory holds about one batch whatever the file's size.
+def csv_batches(
+    path: Path,
+    *,
+    has_header: bool = True,
+    int_columns: tuple[str, ...] = (),
+    batch_cells: int,
+    scratch_dir: Path | None = None,
+    unpacked: Path | None = None,
+) -> Iterator[pl.DataFrame]:
+    """A CSV (``.csv``, ``.csv.gz`` or a single-member ``.zip``) in consecutive batches of about
+    ``batch_cells`` fields, each as :func:`read_csv_rows` reads a well-formed file: text columns,
+    ``int_columns`` as Int64, ``file_line_number`` last. Polars' streaming reader inflates and parses
+    as the batches are taken, so memory holds about one batch whatever the file's size. A zip's
+    member is first unpacked to a temporary file under ``scratch_dir`` (Polars reads no zip), which
+    is removed when the batches end or are abandoned; ``unpacked`` names a copy already unpacked
+    (see :func:`unpack_zip`).
 
     Raises whatever the reader raises for a file it cannot read this way (malformed lines, a
     non-integer value in ``int_columns``, a truncated archive), possibly after some batches.
     """
+    if unpacked is not None:
+        path = unpacked
+    elif path.name.lower().endswith(".zip"):
+        with unpack_zip(path, scratch_dir) as plain:
+            yield from csv_batches(
+                plain, has_header=has_header, int_columns=int_columns, batch_cells=batch_cells
+            )
+        return
     width = max(1, len(next(csv.reader([read_head(path)]), [])))
-    rows = max(1, batch_cells // width)
     scan = pl.scan_csv(
         path,
+        has_header=has_header,
         infer_schema=False,
         schema_overrides=dict.fromkeys(int_columns, pl.Int64),
         row_index_name=_LINE_INDEX,
-        row_index_offset=2,  # the header is line 1
+        row_index_offset=2 if has_header else 1,  # the header is line 1
     )
-    for batch in scan.collect_batches(chunk_size=rows):
+    for batch in scan.collect_batches(chunk_size=max(1, batch_cells // width)):
         yield batch.select(
             pl.exclude(_LINE_INDEX), pl.col(_LINE_INDEX).cast(pl.Int32).alias("file_line_number")
         ).rechunk()
+
+
+@contextlib.contextmanager
+def unpack_zip(path: Path, scratch_dir: Path | None = None) -> Iterator[Path]:
+    """The one member of the zip ``path`` unpacked (streamed: constant memory) to a temporary file
+    under ``scratch_dir`` (default: the system's temp dir), removed on leaving the block."""
+    if scratch_dir is not None:
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="unzip-") as tmp:
+        target = Path(tmp) / "member.csv"
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.namelist() if not m.endswith("/")]
+                if len(members) != 1:
+                    raise FileFormatError(
+                        f"{path.name}: expected one CSV inside the zip, found {len(members)}"
+                    )
+                with archive.open(members[0]) as source, target.open("wb") as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+            raise FileFormatError(
+                f"{path.name}: cannot decompress ({exc}); the file looks truncated or corrupt"
+            ) from None
+        yield target
 
 
 _LINE_INDEX = "__pointline_line"

@@ -22,6 +22,8 @@ Test hook: with ``POINTLINE_TEST_CRASH_AFTER_COMMIT=N`` in the environment the p
 from __future__ import annotations
 
 import bisect
+import contextlib
+import dataclasses
 import hashlib
 import itertools
 import os
@@ -41,6 +43,7 @@ from pointline.ingest.registry import (
     Parsed,
     ReadOptions,
     raw_text,
+    unpack_zip,
 )
 from pointline.ingest.report import FileResult, IngestReport
 from pointline.lake import dim_symbol, manifest, quarantine, storage
@@ -55,6 +58,8 @@ LakeArg = str | os.PathLike[str] | None
 #: can (Tardis CSV), so a file of any size lands in bounded memory; smaller ones are read whole,
 #: which is faster for them (one read, and a new instrument's file is not read twice).
 BATCH_ABOVE_BYTES = 64 << 20
+#: Folder under the lake where a zip read in batches is unpacked for the while (hidden: no table).
+SCRATCH_DIR = ".scratch"
 #: Fields (rows × columns) per batch: about 500k trades or quotes, 40k 25-level book snapshots;
 #: an ingest then peaks near 1.3 GB whatever the file's size.
 BATCH_CELLS = 4_000_000
@@ -291,15 +296,33 @@ def _land_in_batches(path: Path, fmt: Format, context: IngestContext, file_id: i
         return None
     if path.stat().st_size <= context.batch_above_bytes:
         return None
+    # A zip is unpacked once, beside the lake (room for the data is needed there anyway; the
+    # system's temp dir may be memory), for both reads of a file that names new instruments.
+    scratch = Path(storage.table_uri(SCRATCH_DIR, context.lake))
     try:
-        return _batches_landed(path, fmt, context, file_id, profiled=False)
+        with contextlib.ExitStack() as unpacked:
+            options = dataclasses.replace(context.options, scratch_dir=scratch)
+            if path.name.lower().endswith(".zip"):
+                plain = unpacked.enter_context(unpack_zip(path, scratch))
+                options = dataclasses.replace(options, unpacked=plain)
+            return _land_twice_if_new(path, fmt, options, context, file_id)
+    finally:
+        with contextlib.suppress(OSError):
+            scratch.rmdir()  # when empty
+
+
+def _land_twice_if_new(
+    path: Path, fmt: Format, options: ReadOptions, context: IngestContext, file_id: int
+) -> _Landed | None:
+    try:
+        return _batches_landed(path, fmt, options, context, file_id, profiled=False)
     except _NeedsProfile:
         pass
     except _ReaderFailed:
         return None
     profiles: dict[tuple[str, str], canonical.Profile] = {}
     try:
-        for parsed in _reading(fmt.read_batches(path, context.options, context.batch_cells)):
+        for parsed in _reading(fmt.read_batches(path, options, context.batch_cells or 1)):
             for key, profile in canonical.profile_instruments(
                 parsed, set(context.current), context.metadata
             ).items():
@@ -310,16 +333,16 @@ def _land_in_batches(path: Path, fmt: Format, context: IngestContext, file_id: i
     if candidates:
         context.current.update(dim_symbol.upsert(candidates, lake=context.lake, writer=context.writer))
     try:
-        return _batches_landed(path, fmt, context, file_id, profiled=True)
+        return _batches_landed(path, fmt, options, context, file_id, profiled=True)
     except _ReaderFailed:
         return None
 
 
 def _batches_landed(
-    path: Path, fmt: Format, context: IngestContext, file_id: int, *, profiled: bool
+    path: Path, fmt: Format, options: ReadOptions, context: IngestContext, file_id: int, *, profiled: bool
 ) -> _Landed | None:
     assert context.writer is not None and context.batch_cells is not None
-    batches = fmt.read_batches(path, context.options, context.batch_cells)
+    batches = fmt.read_batches(path, options, context.batch_cells)
     if batches is None:
         return None
     shown = str(path)

@@ -66,12 +66,14 @@ class TardisCsv(Format):
         return parsed
 
     def read_batches(self, path: Path, options: ReadOptions, batch_cells: int) -> Iterator[Parsed] | None:
-        if path.name.lower().endswith(".zip"):
-            return None
-        return (
-            _staged(path, df, options)
-            for df in csv_batches(path, int_columns=_INT_COLUMNS, batch_cells=batch_cells)
+        batches = csv_batches(
+            path,
+            int_columns=_INT_COLUMNS,
+            batch_cells=batch_cells,
+            scratch_dir=options.scratch_dir,
+            unpacked=options.unpacked,
         )
+        return (_staged(path, df, options) for df in batches)
 
 
 _INT_COLUMNS = ("timestamp", "local_timestamp")
