@@ -6,7 +6,8 @@ a description of where the work ran (for lineage). With one worker (one item, or
 
 - ``local`` (default): worker processes on this machine (:mod:`pointline.scale.processes`). Each is
   a fresh interpreter (never a fork), so starting one costs about 1–3 s (importing Polars and
-  Pointline); each runs Polars with its share of the CPUs. ``fn`` and the items travel by value
+  Pointline); they are kept for later calls of this process (until idle for 10 minutes, or replaced
+  when they could run stale code); each runs Polars with its share of the CPUs. ``fn`` and the items travel by value
   (cloudpickle), so functions and classes defined in a notebook, ``__main__`` or inside a function
   work there; what they reach through module-level state of this interpreter (registrations) does
   not, unless ``fn`` carries it (the pipeline sends its registries along). Where worker processes

@@ -23,11 +23,24 @@ no ``if __name__ == "__main__":`` guard) and cannot give a worker its own enviro
 
 Workers ignore Ctrl-C (it interrupts this process, which stops them), and a worker whose caller
 has gone exits when it finds its input closed.
+
+**Workers are kept for the next call** (starting them costs 1–3 s: importing Polars and Pointline,
+loading compiled kernels), so a notebook calling ``pipeline`` again pays it once. Each run sends
+its function, lake and working directory afresh (a :func:`~pointline.set_lake` made by a task does
+not outlive its run). New workers replace the kept ones when a call asks for another number of
+workers, the environment or ``sys.path`` changed, a run failed or was interrupted, or a source file
+of this process's own modules (anything not installed with the interpreter or in site-packages: a
+notebook's helper module, an editable install) changed after they started, since a worker that
+imported the old code would run it. Kept workers stop after :data:`DEFAULT_IDLE_S` seconds without
+a run (``POINTLINE_WORKER_IDLE_S`` overrides; they hold their memory meanwhile), at exit, or on
+:func:`shutdown_workers`. A second thread calling while they are busy gets workers of its own.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import json
 import os
 import pickle
@@ -36,13 +49,15 @@ import signal
 import struct
 import subprocess
 import sys
+import sysconfig
 import threading
+import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import IO, Any, NoReturn, TypeVar
 
-from pointline.config import get_lake
+from pointline.config import get_lake, set_lake
 from pointline.errors import PointlineError
 
 T = TypeVar("T")
@@ -73,6 +88,8 @@ def polars_threads(workers: int) -> int:
 def map_processes(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
     """``[fn(item) for item in items]`` in ``workers`` worker processes, results in item order.
 
+    The workers are kept for the next call (see :func:`shutdown_workers` and the module docstring).
+
     Raises
     ------
     PointlineError
@@ -82,38 +99,186 @@ def map_processes(fn: Callable[[T], R], items: Sequence[T], workers: int) -> lis
         Whatever a task raised, as itself.
     """
     cloudpickle = _cloudpickle()
-    shipped_fn = _dumps(cloudpickle, fn, "the function")
+    lake: str | None = None
+    with contextlib.suppress(PointlineError):  # ./lake is a file: reported if a worker reads it
+        lake = get_lake()
+    run_header = _RUN + cloudpickle.dumps((os.getcwd(), lake, _dumps(cloudpickle, fn, "the function")))
     tasks: queue.SimpleQueue[tuple[int, bytes]] = queue.SimpleQueue()
     for index, item in enumerate(items):  # every item checked before a worker starts
-        tasks.put((index, _dumps(cloudpickle, item, f"item {index}")))
+        tasks.put((index, _ITEM + _dumps(cloudpickle, item, f"item {index}")))
     if not sys.executable:
         raise PointlineError(
             "executor 'local' starts worker processes with this Python, and sys.executable is unknown "
             "here (an embedded interpreter?); use executor 'threads'"
         )
     results: list[Any] = [None] * len(items)
-    env = _worker_env(workers)
-    pool: list[_Worker] = []
-    drivers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pointline-worker")
-    completed = False
-    try:
-        pool.extend(_Worker(env) for _ in range(workers))  # started together: they boot in parallel
-        futures = [drivers.submit(worker.drive, shipped_fn, tasks, results) for worker in pool]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        raised = [exc for exc in (f.exception() for f in done) if exc is not None]
-        if raised:
-            first = min(raised, key=lambda exc: exc.index if isinstance(exc, _Failed) else -1)
-            if isinstance(first, _Failed):
-                raise first.error from None
-            raise first
-        completed = True
-    finally:
-        for worker in pool:
-            worker.stop(kill=not completed)
-        drivers.shutdown(wait=True)
-        for worker in pool:
-            worker.close()
+    with _pool_for(workers) as pool:
+        drivers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pointline-worker")
+        try:
+            futures = [drivers.submit(worker.drive, run_header, tasks, results) for worker in pool.workers]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            raised = [exc for exc in (f.exception() for f in done) if exc is not None]
+            if raised:
+                first = min(raised, key=lambda exc: exc.index if isinstance(exc, _Failed) else -1)
+                if isinstance(first, _Failed):
+                    raise first.error from None
+                raise first
+            pool.healthy = True
+        finally:
+            if not pool.healthy:
+                pool.stop(kill=True)  # a failed or interrupted run: its items may still be running
+            drivers.shutdown(wait=True)
     return results
+
+
+def shutdown_workers() -> None:
+    """Stop the worker processes kept for later calls (the next ``local`` run starts new ones).
+
+    Example
+    -------
+    >>> from pointline.scale.processes import shutdown_workers
+    >>> shutdown_workers()
+    """
+    with _POOL_LOCK:
+        _retire(None)
+
+
+#: Frames to a worker start with one of these bytes: a run's header (the lake and the function,
+#: cloudpickled) or an item.
+_RUN, _ITEM = b"R", b"I"
+#: Kept workers stop after this many seconds without a run (``POINTLINE_WORKER_IDLE_S``).
+DEFAULT_IDLE_S = 600.0
+
+
+class _Pool:
+    """``workers`` worker processes started together (they boot in parallel), and what they were
+    started with: a later call reuses them only when that is unchanged."""
+
+    def __init__(self, workers: int, key: tuple[Any, ...]) -> None:
+        self.key = key
+        self.started = time.time()
+        self.healthy = False  # set by a run that completed; a pool that is not is stopped
+        self.workers: list[_Worker] = []
+        env = _worker_env(workers)
+        try:
+            self.workers.extend(_Worker(env) for _ in range(workers))
+        except BaseException:
+            self.stop(kill=True)
+            raise
+        self.timer: threading.Timer | None = None
+
+    def stop(self, *, kill: bool) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        for worker in self.workers:
+            worker.stop(kill=kill)
+        for worker in self.workers:
+            worker.close()
+        self.workers = []
+        self.healthy = False
+
+
+_POOL_LOCK = threading.Lock()
+_POOL: _Pool | None = None
+
+
+@contextlib.contextmanager
+def _pool_for(workers: int) -> Iterator[_Pool]:
+    """The kept pool when it fits this call (same size, environment, ``sys.path``, and none of this
+    process's own source files changed since it started), else a new one, kept afterwards if the run
+    completes. A second caller while the kept pool is busy gets a pool of its own for the call."""
+    global _POOL
+    if not _POOL_LOCK.acquire(blocking=False):  # another thread's run holds the kept pool
+        pool = _Pool(workers, ())
+        try:
+            yield pool
+        finally:
+            pool.stop(kill=not pool.healthy)
+        return
+    try:
+        key = _pool_key(workers)
+        if _POOL is not None and (_POOL.key != key or not _POOL.workers or _sources_changed(_POOL.started)):
+            _retire(None)
+        if _POOL is None:
+            _POOL = _Pool(workers, key)
+        pool = _POOL
+        if pool.timer is not None:
+            pool.timer.cancel()
+        pool.healthy = False
+        try:
+            yield pool
+        finally:
+            if pool.healthy:
+                pool.timer = threading.Timer(_idle_seconds(), _retire_if_idle, args=(pool,))
+                pool.timer.daemon = True
+                pool.timer.start()
+            else:
+                pool.stop(kill=True)
+                _POOL = None
+    finally:
+        _POOL_LOCK.release()
+
+
+def _retire(pool: _Pool | None) -> None:
+    """Stop the kept pool (when it is ``pool``, or any with ``None``); the lock is held."""
+    global _POOL
+    if _POOL is not None and (pool is None or _POOL is pool):
+        _POOL.stop(kill=False)
+        _POOL = None
+
+
+def _retire_if_idle(pool: _Pool) -> None:
+    if _POOL_LOCK.acquire(blocking=False):  # a run in progress keeps its pool
+        try:
+            _retire(pool)
+        finally:
+            _POOL_LOCK.release()
+
+
+def _idle_seconds() -> float:
+    asked = os.environ.get("POINTLINE_WORKER_IDLE_S", "").strip()
+    try:
+        return max(0.0, float(asked)) if asked else DEFAULT_IDLE_S
+    except ValueError:
+        return DEFAULT_IDLE_S
+
+
+def _pool_key(workers: int) -> tuple[Any, ...]:
+    """What a worker inherits at start: a change means new workers (the lake is sent per run)."""
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k != "POINTLINE_LAKE"))
+    return (workers, sys.executable, tuple(sys.path), env)
+
+
+@functools.cache
+def _installed_roots() -> tuple[str, ...]:
+    """Folders of the interpreter and installed packages, as given and resolved."""
+    paths = sysconfig.get_paths()
+    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    roots |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    return tuple({os.path.join(f(r), "") for r in roots for f in (os.path.abspath, os.path.realpath)})
+
+
+def _sources_changed(since: float) -> bool:
+    """Whether a source file of this process's own modules (not the interpreter's or the installed
+    packages': a notebook's helper module, an editable install) changed after ``since``: workers
+    that imported the old code would run it, so they are replaced."""
+    roots = _installed_roots()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if not file or not file.endswith(".py") or file.startswith(roots):
+            continue
+        with contextlib.suppress(OSError):
+            if os.path.realpath(file).startswith(roots):
+                continue
+            if os.stat(file).st_mtime > since:
+                return True
+    return False
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    with contextlib.suppress(Exception):
+        shutdown_workers()
 
 
 class _Failed(Exception):
@@ -148,20 +313,20 @@ class _Worker:
         self._outbox: IO[bytes] = os.fdopen(outbox_r, "rb")
 
     def drive(
-        self, shipped_fn: bytes, tasks: queue.SimpleQueue[tuple[int, bytes]], results: list[Any]
+        self, run_header: bytes, tasks: queue.SimpleQueue[tuple[int, bytes]], results: list[Any]
     ) -> None:
-        """Send ``fn``, then take items from ``tasks`` until none is left, storing each result in
-        ``results``; raise :class:`_Failed` for the first item that fails."""
-        sent_fn = False
+        """Send the run's header (lake and ``fn``), then take items from ``tasks`` until none is
+        left, storing each result in ``results``; raise :class:`_Failed` for the first item that fails."""
+        sent_header = False
         while True:
             try:
                 index, payload = tasks.get_nowait()
             except queue.Empty:
                 return
             try:
-                if not sent_fn:
-                    _write_frame(self._inbox, shipped_fn)
-                    sent_fn = True
+                if not sent_header:
+                    _write_frame(self._inbox, run_header)
+                    sent_header = True
                 _write_frame(self._inbox, payload)
                 reply = _read_frame(self._outbox)
             except OSError:  # the worker is gone (a broken pipe)
@@ -243,19 +408,32 @@ def _result(index: int, reply: bytes) -> Any:
 
 
 def serve(inbox_fd: int, outbox_fd: int) -> NoReturn:
-    """A worker's loop: read ``fn``, then for each item read, reply with the result or the exception
-    it raised, until the input is closed; then end the process. Runs in the worker (``_BOOT``)."""
+    """A worker's loop until its input is closed: a run's header (the caller's working directory,
+    its lake, set as ``POINTLINE_LAKE`` with any :func:`~pointline.set_lake` of an earlier run
+    cleared, and ``fn``),
+    then items, each answered with the result or the exception it raised; then end the process.
+    Runs in the worker (``_BOOT``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cloudpickle = _cloudpickle()
     inbox = os.fdopen(inbox_fd, "rb")
     outbox = os.fdopen(outbox_fd, "wb")
-    shipped_fn = _read_frame(inbox)
+    shipped_fn: bytes | None = None
     fn: Callable[[Any], Any] | None = None
-    while shipped_fn is not None and (payload := _read_frame(inbox)) is not None:
+    while (frame := _read_frame(inbox)) is not None:
+        kind, body = frame[:1], frame[1:]
+        if kind == _RUN:
+            cwd, lake, shipped_fn = pickle.loads(body)
+            fn = None
+            with contextlib.suppress(OSError):
+                os.chdir(cwd)
+            if lake is not None:
+                os.environ["POINTLINE_LAKE"] = lake
+            set_lake(None)
+            continue
         try:
             if fn is None:  # loaded with the first item, so a failure to load reads as that item's
-                fn = pickle.loads(shipped_fn)
-            result = fn(pickle.loads(payload))
+                fn = pickle.loads(shipped_fn)  # type: ignore[arg-type]
+            result = fn(pickle.loads(body))
         except BaseException as exc:
             reply = _failure_reply(cloudpickle, exc)
         else:
