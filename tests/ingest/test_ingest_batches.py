@@ -204,13 +204,23 @@ def test_the_batched_read_keeps_memory_bounded_by_the_batch(tmp_path: Path) -> N
 def test_progress_sees_each_batch_of_a_large_file(tmp_path: Path) -> None:
     path = tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv"
     path.write_text(TRADES_HEADER + "".join(_trade(i) for i in range(25)))
-    seen: list[int] = []
+    seen: list[tuple[int, str]] = []
     context = IngestContext(
-        lake=tmp_path / "lake", batch_cells=8 * 10, batch_above_bytes=0, on_batch=lambda _, n: seen.append(n)
+        lake=tmp_path / "lake",
+        batch_cells=8 * 10,
+        batch_above_bytes=0,
+        on_batch=lambda _, n, step: seen.append((n, step)),
     )
     assert run([path], context).files[0].rows_written == 25
-    # The new instrument's file is profiled first, then landed: progress counts the landing.
-    assert seen == [10, 20, 25]
+    # The new instrument's file is profiled first, then landed.
+    assert seen == [
+        (10, "profile"),
+        (20, "profile"),
+        (25, "profile"),
+        (10, "land"),
+        (20, "land"),
+        (25, "land"),
+    ]
 
 
 def _vision_rows(n: int, *, ms: bool) -> str:

@@ -100,8 +100,9 @@ def ingest(
             else:
                 bar.advance(task)
 
-        def on_batch(path: Path, rows: int) -> None:  # a large file, read in batches
-            bar.update(task, description=f"ingest {path.name} ({rows:,} rows read)")
+        def on_batch(path: Path, rows: int, step: str) -> None:  # a large file, read in batches
+            doing = "profiling" if step == "profile" else "landing"
+            bar.update(task, description=f"ingest {path.name} ({doing}: {rows:,} rows)")
 
         context.on_batch = on_batch
         return run(files, context, on_file)

@@ -84,8 +84,9 @@ class IngestContext:
     #: the size on disk above which a file is read so.
     batch_cells: int | None = BATCH_CELLS
     batch_above_bytes: int = BATCH_ABOVE_BYTES
-    #: Called with the file and its rows read so far after each batch of a file read in batches.
-    on_batch: Callable[[Path, int], None] | None = None
+    #: Called after each batch of a file read in batches, with the file, its rows read so far and
+    #: the pass: ``profile`` (a first read for the instruments it registers) or ``land``.
+    on_batch: Callable[[Path, int, str], None] | None = None
 
     pending: list[LedgerEntry] = field(default_factory=list)
     pending_since: float = 0.0
@@ -321,8 +322,12 @@ def _land_twice_if_new(
     except _ReaderFailed:
         return None
     profiles: dict[tuple[str, str], canonical.Profile] = {}
+    rows_read = 0
     try:
         for parsed in _reading(fmt.read_batches(path, options, context.batch_cells or 1)):
+            rows_read += parsed.frame.height
+            if context.on_batch is not None:
+                context.on_batch(path, rows_read, "profile")
             for key, profile in canonical.profile_instruments(
                 parsed, set(context.current), context.metadata
             ).items():
@@ -370,7 +375,7 @@ def _batches_landed(
             rows_read += parsed.frame.height
             rows_written += good.height
             if context.on_batch is not None:
-                context.on_batch(path, rows_read)
+                context.on_batch(path, rows_read, "land")
         if first is None or staged is None:
             return None  # no batch at all (e.g. a header-only file): the whole-file path reports it
         spans = overlap.merge_spans(spans)
