@@ -6,7 +6,9 @@ Timed (best of ``--repeat`` runs, after one warm-up run that compiles the Numba 
 
 - ``bare``: no gates;
 - ``gates``: pit ordering, lookahead (recomputation at 4 cuts), partition safety, unassigned ratio;
-- ``gates_with_reproducibility``: the above plus a full re-read and recompute.
+- ``gates_with_reproducibility``: the above plus a full re-read and recompute;
+- ``executor_local_kept_workers_s``: two items on ``local`` worker processes, later calls (workers
+  kept) against the process's first call (workers started), with ``threads`` for reference.
 
 Prints JSON lines; the baseline of each gated run is the bare run of the same process (ratio).
 """
@@ -117,6 +119,7 @@ def main() -> None:
             }
         )
     )
+    print(json.dumps(executor_overhead(lake, args.repeat)), flush=True)
     for name, seconds in (("pipeline_gates", gates_s), ("pipeline_gates_with_reproducibility", full_s)):
         print(
             json.dumps(
@@ -131,6 +134,46 @@ def main() -> None:
                 }
             )
         )
+
+
+def _day_of_trades(lake: str) -> int:
+    """A worker's typical first work: import the query path and read a day of trades."""
+    from pointline.research import query as q
+
+    frame = q.trades("binance-futures", "BTCUSDT", "2024-05-01", "2024-05-02", decoded=True, lake=lake)
+    return frame.height
+
+
+def executor_overhead(lake: Path, repeat: int) -> dict[str, object]:
+    """Two items on ``local`` worker processes: the first call of a process (workers started) against
+    later calls (the workers kept), with ``threads`` for reference."""
+    from pointline.scale.executors import map_items
+    from pointline.scale.processes import shutdown_workers
+
+    items = [str(lake), str(lake)]
+    shutdown_workers()
+    t0 = time.perf_counter()
+    map_items(_day_of_trades, items, executor="local", max_workers=2)
+    first = time.perf_counter() - t0
+    later, threads = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        map_items(_day_of_trades, items, executor="local", max_workers=2)
+        later.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        map_items(_day_of_trades, items, executor="threads", max_workers=2)
+        threads.append(time.perf_counter() - t0)
+    shutdown_workers()
+    return {
+        "name": "executor_local_kept_workers_s",
+        "value": round(min(later), 4),
+        "unit": "s",
+        "baseline": round(first, 4),
+        "baseline_name": "the first call of the process (workers started)",
+        "ratio": round(min(later) / first, 3),
+        "threads_s": round(min(threads), 4),
+        "note": "two items, each reading a day of trades; informational: lower is better",
+    }
 
 
 if __name__ == "__main__":
