@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,12 +21,18 @@ from pointline.scale.executors import map_items
 from pointline.scale.processes import shutdown_workers
 
 
-def _pid(_: object) -> int:
+def _pid(meeting: str) -> int:
+    """This worker's pid, once both items are running (so each worker holds one of them)."""
+    Path(meeting, str(os.getpid())).touch()
+    deadline = time.monotonic() + 20
+    while len(os.listdir(meeting)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
     return os.getpid()
 
 
 def _pids() -> set[int]:
-    return set(map_items(_pid, [0, 1], max_workers=2)[0])
+    meeting = tempfile.mkdtemp(prefix="pool-meeting-")
+    return set(map_items(_pid, [meeting, meeting], max_workers=2)[0])
 
 
 def _gone(pids: set[int], timeout_s: float = 15.0) -> bool:
@@ -58,7 +65,8 @@ def test_each_call_gets_the_caller_s_lake_and_directory(
 ) -> None:
     def where(_: object) -> tuple[str, str]:
         seen = (pointline.get_lake(), os.getcwd())
-        pointline.set_lake("/somewhere/else")  # a task's own choice does not outlive its run
+        pointline.set_lake("/somewhere/else")  # a task's own choice does not outlive it
+        os.chdir("/")
         return seen
 
     for name in ("a", "b"):
@@ -67,10 +75,10 @@ def test_each_call_gets_the_caller_s_lake_and_directory(
         monkeypatch.chdir(folder)
         pointline.set_lake(folder / "lake")
         try:
-            seen = map_items(where, [0, 1], max_workers=2)[0]
+            seen = map_items(where, [0, 1, 2, 3], max_workers=2)[0]
         finally:
             pointline.set_lake(None)
-        assert seen == [(str((folder / "lake").resolve()), str(folder.resolve()))] * 2
+        assert seen == [(str((folder / "lake").resolve()), str(folder.resolve()))] * 4
 
 
 def test_a_failed_run_leaves_no_worker_behind() -> None:

@@ -26,8 +26,8 @@ has gone exits when it finds its input closed.
 
 **Workers are kept for the next call** (starting them costs 1–3 s: importing Polars and Pointline,
 loading compiled kernels), so a notebook calling ``pipeline`` again pays it once. Each run sends
-its function, lake and working directory afresh (a :func:`~pointline.set_lake` made by a task does
-not outlive its run). New workers replace the kept ones when a call asks for another number of
+its function, lake and working directory afresh, and every item starts in them (a
+:func:`~pointline.set_lake` made by a task does not outlive it). New workers replace the kept ones when a call asks for another number of
 workers, the environment or ``sys.path`` changed, a run failed or was interrupted, or a source file
 of this process's own modules (anything not installed with the interpreter or in site-packages: a
 notebook's helper module, an editable install) changed after they started, since a worker that
@@ -408,9 +408,9 @@ def _result(index: int, reply: bytes) -> Any:
 
 
 def serve(inbox_fd: int, outbox_fd: int) -> NoReturn:
-    """A worker's loop until its input is closed: a run's header (the caller's working directory,
-    its lake, set as ``POINTLINE_LAKE`` with any :func:`~pointline.set_lake` of an earlier run
-    cleared, and ``fn``),
+    """A worker's loop until its input is closed: a run's header (the caller's working directory
+    and lake, which every item then starts in, the lake as ``POINTLINE_LAKE`` with any
+    :func:`~pointline.set_lake` of an earlier item cleared, and ``fn``),
     then items, each answered with the result or the exception it raised; then end the process.
     Runs in the worker (``_BOOT``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -419,17 +419,18 @@ def serve(inbox_fd: int, outbox_fd: int) -> NoReturn:
     outbox = os.fdopen(outbox_fd, "wb")
     shipped_fn: bytes | None = None
     fn: Callable[[Any], Any] | None = None
+    cwd, lake = os.getcwd(), None
     while (frame := _read_frame(inbox)) is not None:
         kind, body = frame[:1], frame[1:]
         if kind == _RUN:
             cwd, lake, shipped_fn = pickle.loads(body)
             fn = None
-            with contextlib.suppress(OSError):
-                os.chdir(cwd)
-            if lake is not None:
-                os.environ["POINTLINE_LAKE"] = lake
-            set_lake(None)
             continue
+        with contextlib.suppress(OSError):  # every item starts where the caller is
+            os.chdir(cwd)
+        if lake is not None:
+            os.environ["POINTLINE_LAKE"] = lake
+        set_lake(None)
         try:
             if fn is None:  # loaded with the first item, so a failure to load reads as that item's
                 fn = pickle.loads(shipped_fn)  # type: ignore[arg-type]
