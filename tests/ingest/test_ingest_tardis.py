@@ -128,12 +128,14 @@ def test_ledger_records_each_file(lake: Path, tardis_dir: Path) -> None:
 
 def test_inverse_contracts_are_inferred(lake: Path, tardis_dir: Path) -> None:
     ingest([tardis_dir / "bitmex_trades_XBTUSD.csv", tardis_dir / "huobi-dm-swap_quotes_BTC-USD.csv"])
-    for exchange, symbol in (("bitmex", "XBTUSD"), ("huobi-dm-swap", "BTC-USD")):
+    # BitMEX sizes are USD; Huobi's count 100-USD BTC contracts (its top of book, 5,494 contracts,
+    # is about 550k USD, not 5.5k).
+    for exchange, symbol, face in (("bitmex", "XBTUSD", 1.0), ("huobi-dm-swap", "BTC-USD", 100.0)):
         info = dim_symbol.resolve(exchange, symbol)
         assert info.is_inverse
         assert info.asset_type == "perpetual"
         assert (info.base_asset, info.quote_asset) == ("BTC", "USD")
-        assert info.contract_size == 1.0
+        assert info.contract_size == face
         assert info.metadata_source == "inferred"
     assert _lake_rows("trades").height == 10
     assert _lake_rows("quotes").height == 10

@@ -7,10 +7,14 @@ Inference (``metadata_source = "inferred"``) follows exchange conventions:
 - asset type: a date suffix (``_240628``, ``-28JUN24``) means ``future``; ``-C``/``-P`` strike suffixes
   mean ``option``; on derivative venues (``binance-futures``, ``bybit``, ``okex-swap``, ``bitmex``,
   ``deribit``, ``huobi-dm-swap``, ...) anything else is ``perpetual``; spot venues give ``spot``;
-- derivatives quoted in USD (not a stablecoin) are inverse, with ``contract_size = 1`` USD per unit
-  of size (the unit Tardis reports for BitMEX, Deribit and Huobi swaps); spot and linear contracts get
-  1 base unit.
-  Venues whose real face value differs (Huobi BTC swaps are 100 USD) need a symbols file.
+- derivatives quoted in USD (not a stablecoin) are inverse. Their ``contract_size`` is the USD face
+  value of one unit of size: where the venue's sizes count contracts of its standard face value
+  (:data:`INVERSE_CONTRACT_USD`: Binance COIN-M, Huobi and OKX coin-margined futures and swaps),
+  100 USD for BTC and 10 USD for every other coin, as those venues specify; elsewhere (BitMEX,
+  Bybit, Deribit, Kraken) sizes are in USD already, so 1. Spot and linear contracts get 1 base unit.
+  Linear contracts on venues whose sizes count contracts of a per-instrument size (OKX
+  ``BTC-USDT-SWAP`` is 0.01 BTC, Huobi linear swaps, Gate.io and KuCoin futures) cannot be inferred:
+  pass a symbols file with their ``contract_size``.
 - tick / lot size: ``10^-d`` for the most decimals observed in the first file.
 """
 
@@ -51,6 +55,15 @@ DERIVATIVE_VENUES = frozenset(
         "cryptofacilities",
     }
 )
+#: USD face value of one inverse contract, ``(BTC, any other coin)``, on venues whose sizes count
+#: contracts (their published contract specifications; stable for years).
+INVERSE_CONTRACT_USD: dict[str, tuple[float, float]] = {
+    "binance-delivery": (100.0, 10.0),
+    "huobi-dm": (100.0, 10.0),
+    "huobi-dm-swap": (100.0, 10.0),
+    "okex-futures": (100.0, 10.0),
+    "okex-swap": (100.0, 10.0),
+}
 _QUOTES = ("USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD", "EUR", "BTC", "ETH", "BNB", "DAI")
 _ALIASES = {"XBT": "BTC"}
 _DATE = re.compile(r"[-_](\d{6}|\d{1,2}[A-Z]{3}\d{2})$")
@@ -76,6 +89,8 @@ def infer_names(exchange: str, symbol: str) -> dict[str, Any]:
     -------
     >>> infer_names("bitmex", "XBTUSD")["base_asset"], infer_names("bitmex", "XBTUSD")["is_inverse"]
     ('BTC', True)
+    >>> infer_names("okex-swap", "ETH-USD-SWAP")["contract_size"]  # 10 USD a contract
+    10.0
     """
     sym = symbol.upper()
     venue = exchange.lower()
@@ -97,12 +112,16 @@ def infer_names(exchange: str, symbol: str) -> dict[str, Any]:
     ):
         quote = quote or "USD"
     is_inverse = asset_type != "spot" and quote == "USD"
+    contract_size = 1.0
+    if is_inverse and venue in INVERSE_CONTRACT_USD:
+        btc, other = INVERSE_CONTRACT_USD[venue]
+        contract_size = btc if base == "BTC" else other
     return {
         "base_asset": base,
         "quote_asset": quote,
         "asset_type": asset_type,
         "is_inverse": is_inverse,
-        "contract_size": 1.0,
+        "contract_size": contract_size,
     }
 
 
