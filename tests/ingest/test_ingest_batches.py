@@ -261,3 +261,20 @@ def test_binance_vision_files_land_the_same_in_batches(
     _committed_files_only(tmp_path / "batched")
     scratch = tmp_path / "batched" / ".scratch"
     assert not scratch.exists() or not any(scratch.iterdir())  # the unpacked member is gone
+
+
+def test_notes_of_a_new_instrument_read_in_batches_match_a_whole_read(tmp_path: Path) -> None:
+    rows = "".join(
+        f"okex-swap,BTC-USDT-SWAP,{T0 + 1000 * i},{T0 + 1000 * i + 9},{i},buy,60000.{i % 10},{i % 5 + 1}\n"
+        for i in range(30)
+    )
+    path = tmp_path / "okex-swap_trades_2024-05-01_BTC-USDT-SWAP.csv"
+    path.write_text(TRADES_HEADER + rows)
+    again = tmp_path / "copy" / "okex-swap_trades_2024-05-01_BTC-USDT-SWAP.csv"  # the same rows again
+    again.parent.mkdir()
+    again.write_text(TRADES_HEADER + rows.replace("60000.", "60001."))
+    batched = _ingest([path, again], tmp_path / "batched", 8 * 7)
+    whole = _ingest([path, again], tmp_path / "whole", None)
+    assert _results(batched) == _results(whole)
+    assert "contract size unknown" in (batched.files[0].reason or "")
+    assert "possible duplicate data" in (batched.files[1].reason or "")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from pointline.ingest.instruments import infer_names
+from pointline.ingest import ingest
+from pointline.ingest.instruments import contract_size_note, infer_names, propose
 
 
 @pytest.mark.parametrize(
@@ -33,3 +36,35 @@ def test_inferred_names_follow_each_venue_s_conventions(
     names = infer_names(exchange, symbol)
     got = tuple(names[k] for k in ("base_asset", "quote_asset", "asset_type", "is_inverse", "contract_size"))
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("exchange", "symbol", "warned"),
+    [
+        ("okex-swap", "BTC-USDT-SWAP", True),  # 0.01 BTC a contract: not inferable
+        ("huobi-dm-linear-swap", "ETH-USDT", True),
+        ("gate-io-futures", "BTC_USDT", True),
+        ("okex-swap", "BTC-USD-SWAP", False),  # inverse: the venue's face value is known
+        ("okex-swap", "BTCUSDT", False),  # not the venue's symbology (e.g. a synthetic market)
+        ("binance-futures", "BTCUSDT", False),  # sizes in base units
+        ("okex", "BTC-USDT", False),  # spot
+    ],
+)
+def test_linear_contracts_of_unknown_size_are_flagged(exchange: str, symbol: str, warned: bool) -> None:
+    info = propose(exchange, symbol, (1, 5), (0, 3), 0)
+    assert (contract_size_note(info) is not None) is warned
+    with_file = propose(
+        exchange, symbol, (1, 5), (0, 3), 0, {(exchange, symbol.lower()): {"contract_size": 0.01}}
+    )
+    assert contract_size_note(with_file) is None
+
+
+def test_the_ingest_report_names_a_contract_of_unknown_size(tmp_path: Path) -> None:
+    path = tmp_path / "okex-swap_trades_2024-05-01_BTC-USDT-SWAP.csv"
+    path.write_text(
+        "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+        "okex-swap,BTC-USDT-SWAP,1714521600000000,1714521600000100,1,buy,60000.1,3\n"
+    )
+    first = ingest([path], lake=tmp_path / "lake").files[0]
+    assert first.status == "ingested"
+    assert "BTC-USDT-SWAP: contract size unknown" in (first.reason or "")

@@ -64,6 +64,11 @@ INVERSE_CONTRACT_USD: dict[str, tuple[float, float]] = {
     "okex-futures": (100.0, 10.0),
     "okex-swap": (100.0, 10.0),
 }
+#: Venues whose linear contract sizes count contracts of a per-instrument size (OKX ``BTC-USDT-SWAP``
+#: is 0.01 BTC a contract): inference cannot know it (see :func:`contract_size_note`).
+CONTRACT_COUNT_VENUES = frozenset(
+    {"okex-swap", "okex-futures", "huobi-dm-linear-swap", "gate-io-futures", "kucoin-futures"}
+)
 _QUOTES = ("USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD", "EUR", "BTC", "ETH", "BNB", "DAI")
 _ALIASES = {"XBT": "BTC"}
 _DATE = re.compile(r"[-_](\d{6}|\d{1,2}[A-Z]{3}\d{2})$")
@@ -123,6 +128,28 @@ def infer_names(exchange: str, symbol: str) -> dict[str, Any]:
         "is_inverse": is_inverse,
         "contract_size": contract_size,
     }
+
+
+def contract_size_note(info: SymbolInfo) -> str | None:
+    """A warning for an inferred linear contract on a venue of :data:`CONTRACT_COUNT_VENUES` written
+    in the venue's own symbology (``BTC-USDT-SWAP``, ``BTC_USDT``): its sizes count contracts of a
+    size inference cannot know, so quote volumes and dollar bars need a symbols file. ``None``
+    otherwise.
+
+    Example
+    -------
+    >>> info = propose("okex-swap", "BTC-USDT-SWAP", (1, 5), (0, 3), 0)
+    >>> contract_size_note(info) is not None, contract_size_note(propose("okex-swap", "BTCUSDT", (1, 5), (0, 3), 0))
+    (True, None)
+    """
+    if info.metadata_source != "inferred" or info.is_inverse or info.asset_type == "spot":
+        return None
+    if info.exchange.lower() not in CONTRACT_COUNT_VENUES or not re.search(r"[-_]", info.symbol):
+        return None
+    return (
+        f"{info.exchange} {info.symbol}: contract size unknown ({info.exchange} sizes count contracts of "
+        "a per-instrument size); assumed 1 base unit: pass --symbols with its contract_size"
+    )
 
 
 def _split_pair(core: str) -> tuple[str | None, str | None]:

@@ -247,14 +247,14 @@ class _Landed:
     quarantined: pl.DataFrame
     version: int
     notes: list[str]
+    #: How many of ``notes`` (the last ones) flag possible duplicate data.
+    duplicate_notes: int = 0
 
 
 def _land_whole(parsed: Parsed, context: IngestContext, file_id: int, shown: str) -> _Landed:
     """Land a file read whole: register its new instruments, commit its rows, quarantine the rest."""
     parsed = canonical.stage(parsed)
-    candidates = canonical.propose_symbols(parsed, set(context.current), context.metadata)
-    if candidates:
-        context.current.update(dim_symbol.upsert(candidates, lake=context.lake, writer=context.writer))
+    registered = _register(context, canonical.propose_symbols(parsed, set(context.current), context.metadata))
     good, bad = canonical.to_lake_rows(parsed, _infos(parsed, context), file_id)
     assert context.writer is not None
     spans = overlap.spans_of(good)
@@ -271,8 +271,18 @@ def _land_whole(parsed: Parsed, context: IngestContext, file_id: int, shown: str
         rows_written=good.height,
         quarantined=quarantined,
         version=version,
-        notes=[*parsed.notes, *notes],
+        notes=[*parsed.notes, *registered, *notes],
+        duplicate_notes=len(notes),
     )
+
+
+def _register(context: IngestContext, candidates: list[dim_symbol.SymbolInfo]) -> list[str]:
+    """Write the ``dim_symbol`` candidates; the notes the new instruments call for."""
+    if not candidates:
+        return []
+    new = [c for c in candidates if c.symbol_id not in context.current]
+    context.current.update(dim_symbol.upsert(candidates, lake=context.lake, writer=context.writer))
+    return [note for c in new if (note := instruments.contract_size_note(c)) is not None]
 
 
 class _NeedsProfile(Exception):
@@ -334,13 +344,15 @@ def _land_twice_if_new(
                 profiles[key] = profile if key not in profiles else profiles[key].merge(profile)
     except _ReaderFailed:
         return None
-    candidates = canonical.proposals(profiles, context.metadata)
-    if candidates:
-        context.current.update(dim_symbol.upsert(candidates, lake=context.lake, writer=context.writer))
+    registered = _register(context, canonical.proposals(profiles, context.metadata))
     try:
-        return _batches_landed(path, fmt, options, context, file_id, profiled=True)
+        landed = _batches_landed(path, fmt, options, context, file_id, profiled=True)
     except _ReaderFailed:
         return None
+    if landed is not None and registered:  # after the format's notes, as a whole read orders them
+        at = len(landed.notes) - landed.duplicate_notes
+        landed.notes[at:at] = registered
+    return landed
 
 
 def _batches_landed(
@@ -398,6 +410,7 @@ def _batches_landed(
         quarantined=rows,
         version=version,
         notes=[*first.notes, *notes],
+        duplicate_notes=len(notes),
     )
 
 
