@@ -61,7 +61,7 @@ BATCH_ABOVE_BYTES = 64 << 20
 #: Folder under the lake where a zip read in batches is unpacked for the while (hidden: no table).
 SCRATCH_DIR = ".scratch"
 #: Fields (rows × columns) per batch: about 500k trades or quotes, 40k 25-level book snapshots;
-#: an ingest then peaks near 1.3 GB whatever the file's size.
+#: an ingest then peaks at 1–2 GB whatever the file's size (Polars' reader runs a few batches ahead).
 BATCH_CELLS = 4_000_000
 
 
