@@ -201,6 +201,26 @@ def test_study_folds_hold_whole_utc_days_of_bars_and_the_last_bar():
     assert tested.tolist() == ts[6 * 288 :].tolist()  # the last bar (00:00 of day 10) included
 
 
+def test_study_folds_of_data_starting_mid_day_still_test_whole_utc_days():
+    # 5-minute bars from 13:00 of day 0 (first ts 13:05) to the bar ending at 00:00 of day 10.
+    bar = 300_000_000
+    day0 = 1_761_955_200_000_000
+    ts = day0 + 13 * 3600 * 1_000_000 + bar * np.arange(1, (10 * 24 - 13) * 12 + 1, dtype=np.int64)
+    assert int(ts[-1]) == day0 + 10 * DAY
+    cfg = StudyConfig(walk_forward={"train_days": 6, "test_days": 2})
+    folds = _clean_folds(pl.DataFrame({"ts": ts}), cfg)
+    # Tiling from the midnight before the data: the first training window holds the partial day 0.
+    assert [(f.test_start, f.test_end) for f in folds] == [
+        (day0 + 6 * DAY + bar, day0 + 8 * DAY + bar),
+        (day0 + 8 * DAY + bar, int(ts[-1]) + 1),
+    ]
+    for f in folds:  # each test window: two whole UTC days of bars, opening from 00:00
+        in_test = ts[(ts >= f.test_start) & (ts < f.test_end)]
+        assert in_test.size == 2 * 288 and (in_test[0] - bar) % DAY == 0
+    first_train = ts[(ts >= folds[0].train_start) & (ts < folds[0].train_end)]
+    assert first_train[0] == ts[0] and first_train.size == (6 * 24 - 13) * 12
+
+
 def test_study_split_date_tests_the_bars_that_open_at_or_after_it():
     bar = 300_000_000
     day0 = 1_761_955_200_000_000

@@ -167,12 +167,19 @@ def _clean_folds(frame: pl.DataFrame, cfg: StudyConfig) -> list[Fold]:
     ``ts`` clock (the first test bar opens at the split date — the notebook's split, which compares
     bucket starts, tests the same bars). Every bar from the first test window on, the last included,
     is in exactly one test window (see :func:`make_folds`).
+
+    Data that does not start at midnight (a first bar opening at 13:00) still gets windows of whole
+    UTC days: the tiling starts at the midnight before the first bar, so the first training window
+    holds that partial day and every later window (each test window) runs midnight to midnight —
+    the days its calendar Sharpe counts. Windows starting at the first bar would cut every day in
+    two and leave each test window two partial days, which its Sharpe drops.
     """
     first, last = int(frame["ts"].min()), int(frame["ts"].max())
     wf = cfg.walk_forward
     if "train_days" in wf:
+        midnight = (first - cfg.interval_us) // US_PER_DAY * US_PER_DAY
         return make_folds(
-            first,
+            midnight + cfg.interval_us,
             last,
             train_us=int(float(wf["train_days"]) * US_PER_DAY),
             test_us=int(float(wf["test_days"]) * US_PER_DAY),
