@@ -278,3 +278,16 @@ def test_notes_of_a_new_instrument_read_in_batches_match_a_whole_read(tmp_path: 
     assert _results(batched) == _results(whole)
     assert "contract size unknown" in (batched.files[0].reason or "")
     assert "possible duplicate data" in (batched.files[1].reason or "")
+
+
+def test_a_truncated_gzip_read_in_batches_fails_clearly_and_leaves_nothing(tmp_path: Path) -> None:
+    text = TRADES_HEADER + "".join(_trade(i, px=f"60000.{i % 10}") for i in range(3000))
+    data = gzip.compress(text.encode())
+    path = tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv.gz"
+    path.write_bytes(data[: len(data) * 2 // 3])  # cut mid-stream: early batches read fine
+    lake = tmp_path / "lake"
+    result = _ingest([path], lake, 8 * 100).files[0]
+    assert result.status == "failed"
+    assert "the file looks truncated or corrupt" in (result.reason or "")
+    assert storage.data_files("trades", lake=lake) == []
+    assert not list(lake.rglob("*.parquet"))  # the batches written before the cut were discarded
