@@ -290,4 +290,5 @@ def test_a_truncated_gzip_read_in_batches_fails_clearly_and_leaves_nothing(tmp_p
     assert result.status == "failed"
     assert "the file looks truncated or corrupt" in (result.reason or "")
     assert storage.data_files("trades", lake=lake) == []
-    assert not list(lake.rglob("*.parquet"))  # the batches written before the cut were discarded
+    assert not list((lake / "trades").rglob("*.parquet"))  # batches written before the cut: discarded
+    assert dim_symbol.read_dim_symbol(lake).height == 0  # nothing registered for a failed file
