@@ -286,9 +286,14 @@ def test_a_truncated_gzip_read_in_batches_fails_clearly_and_leaves_nothing(tmp_p
     path = tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv.gz"
     path.write_bytes(data[: len(data) * 2 // 3])  # cut mid-stream: early batches read fine
     lake = tmp_path / "lake"
-    result = _ingest([path], lake, 8 * 100).files[0]
+    assert _ingest([path], lake, 8 * 100).files[0].status == "failed"  # a new instrument: profiled first
+    assert dim_symbol.read_dim_symbol(lake).height == 0  # nothing registered for a failed file
+    known = tmp_path / "known.csv"
+    known.write_text(TRADES_HEADER + _trade(0))
+    assert _ingest([known], lake, None).files[0].status == "ingested"
+    before = {f.uri for f in storage.data_files("trades", lake=lake)}
+    result = _ingest([path], lake, 8 * 100).files[0]  # known now: landed batch by batch until the cut
     assert result.status == "failed"
     assert "the file looks truncated or corrupt" in (result.reason or "")
-    assert storage.data_files("trades", lake=lake) == []
-    assert not list((lake / "trades").rglob("*.parquet"))  # batches written before the cut: discarded
-    assert dim_symbol.read_dim_symbol(lake).height == 0  # nothing registered for a failed file
+    assert {f.uri for f in storage.data_files("trades", lake=lake)} == before
+    assert len(list((lake / "trades").rglob("*.parquet"))) == len(before)  # the batches were discarded
