@@ -5,6 +5,11 @@ record ``skipped-duplicate`` and write nothing else → detect and parse (a file
 ``failed``, nothing written but the ledger row) → register new instruments in ``dim_symbol`` → the
 good rows in ONE Delta commit → quarantined rows → the file's ledger row.
 
+A file larger than :data:`BATCH_ABOVE_BYTES` whose format reads in batches (Tardis, Binance Vision)
+goes through the same steps batch by batch (:func:`_land_in_batches`): each batch's Parquet files
+are written as it is read and all of them land in that one commit, so memory holds about a batch
+and the outcome is exactly a whole read's.
+
 Crash safety: a file's ledger row is recorded only after its rows landed, so rows whose ``file_id``
 the ledger does not record as landed belong to a run that stopped in between. Every run first
 removes them (:func:`sweep_unrecorded`): rows with a ``file_id`` above the ledger's largest, and
@@ -230,8 +235,6 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
             landed = _land_whole(fmt.read(path, context.options), context, file_id, shown)
     except FileFormatError as exc:
         return _failed(context, base, fmt_name, str(exc))
-    except _ReaderFailed as exc:
-        return _failed(context, base, fmt_name, f"{path.name}: cannot read ({exc})")
     except Exception as exc:  # a vendor file can break a parser in ways we cannot list; report, don't raise
         return _failed(context, base, fmt_name, f"{path.name}: cannot read ({type(exc).__name__}: {exc})")
     return _finish(context, base, fmt_name, landed, sha)
