@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from pointline.ingest import ingest
-from pointline.ingest.runner import CRASH_HOOK_ENV, sha256_of
+from pointline.ingest.landing import CRASH_HOOK_ENV
+from pointline.ingest.runner import sha256_of
 from pointline.lake import manifest, quarantine, storage
 from pointline.lake.manifest import LedgerEntry
 from pointline.lake.quarantine import read_quarantine

@@ -66,6 +66,6 @@ def ingest_cmd(
 
 def _large(path: Path) -> bool:
     """A file read in batches (worth a progress bar on its own)."""
-    from pointline.ingest.runner import BATCH_ABOVE_BYTES
+    from pointline.ingest.landing import BATCH_ABOVE_BYTES
 
     return path.is_file() and path.stat().st_size > BATCH_ABOVE_BYTES

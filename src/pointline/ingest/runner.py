@@ -5,10 +5,10 @@ record ``skipped-duplicate`` and write nothing else → detect and parse (a file
 ``failed``, nothing written but the ledger row) → register new instruments in ``dim_symbol`` → the
 good rows in ONE Delta commit → quarantined rows → the file's ledger row.
 
-A file larger than :data:`BATCH_ABOVE_BYTES` whose format reads in batches (Tardis, Binance Vision)
-goes through the same steps batch by batch (:func:`_land_in_batches`): each batch's Parquet files
-are written as it is read and all of them land in that one commit, so memory holds about a batch
-and the outcome is exactly a whole read's.
+Landing the parsed file (instruments, rows, quarantine) is :mod:`pointline.ingest.landing`'s: a file
+larger than :data:`~pointline.ingest.landing.BATCH_ABOVE_BYTES` whose format reads in batches
+(Tardis, Binance Vision) lands batch by batch in that one commit, so memory holds about a batch and
+the outcome is exactly a whole read's.
 
 Crash safety: a file's ledger row is recorded only after its rows landed, so rows whose ``file_id``
 the ledger does not record as landed belong to a run that stopped in between. Every run first
@@ -27,47 +27,28 @@ Test hook: with ``POINTLINE_TEST_CRASH_AFTER_COMMIT=N`` in the environment the p
 from __future__ import annotations
 
 import bisect
-import contextlib
-import dataclasses
 import hashlib
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from pointline.ingest import canonical, instruments, overlap
+from pointline.ingest import instruments, landing, overlap
 from pointline.ingest.detect import detect_format, expand_paths
 from pointline.ingest.registry import (
-    REASON_UNPARSEABLE,
     FileFormatError,
-    Format,
-    Parsed,
     ReadOptions,
-    raw_text,
-    unpack_zip,
 )
 from pointline.ingest.report import FileResult, IngestReport
 from pointline.lake import dim_symbol, manifest, quarantine, storage
 from pointline.lake.manifest import LedgerEntry
-from pointline.lake.schema import EVENT_TABLES, PARTITION_COLUMNS
+from pointline.lake.schema import EVENT_TABLES
 
-CRASH_HOOK_ENV = "POINTLINE_TEST_CRASH_AFTER_COMMIT"
 LakeArg = str | os.PathLike[str] | None
-
-
-#: Files larger than this on disk (about 2.5M trades gzipped) are read in batches, when their format
-#: can (Tardis CSV), so a file of any size lands in bounded memory; smaller ones are read whole,
-#: which is faster for them (one read, and a new instrument's file is not read twice).
-BATCH_ABOVE_BYTES = 64 << 20
-#: Folder under the lake where a zip read in batches is unpacked for the while (hidden: no table).
-SCRATCH_DIR = ".scratch"
-#: Fields (rows × columns) per batch: about 500k trades or quotes, 40k 25-level book snapshots;
-#: an ingest then peaks at 1–2 GB whatever the file's size (Polars' reader runs a few batches ahead).
-BATCH_CELLS = 4_000_000
 
 
 @dataclass
@@ -87,8 +68,8 @@ class IngestContext:
     extents: overlap.Extents = field(default_factory=overlap.Extents)
     #: Fields per batch for formats that read in batches (``None``: every file is read whole), and
     #: the size on disk above which a file is read so.
-    batch_cells: int | None = BATCH_CELLS
-    batch_above_bytes: int = BATCH_ABOVE_BYTES
+    batch_cells: int | None = landing.BATCH_CELLS
+    batch_above_bytes: int = landing.BATCH_ABOVE_BYTES
     #: Called after each batch of a file read in batches, with the file, its rows read so far and
     #: the pass: ``profile`` (a first read for the instruments it registers) or ``land``.
     on_batch: Callable[[Path, int, str], None] | None = None
@@ -230,9 +211,9 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     try:
         fmt = detect_format(path, context.format)
         fmt_name = fmt.name
-        landed = _land_in_batches(path, fmt, context, file_id)
+        landed = landing.land_in_batches(path, fmt, context, file_id)
         if landed is None:
-            landed = _land_whole(fmt.read(path, context.options), context, file_id, shown)
+            landed = landing.land_whole(fmt.read(path, context.options), context, file_id, shown)
     except FileFormatError as exc:
         return _failed(context, base, fmt_name, str(exc))
     except Exception as exc:  # a vendor file can break a parser in ways we cannot list; report, don't raise
@@ -240,230 +221,8 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     return _finish(context, base, fmt_name, landed, sha)
 
 
-@dataclass
-class _Landed:
-    """What a file's commit landed: its rows, its quarantine rows and the notes for its report."""
-
-    table: str
-    rows_read: int
-    rows_written: int
-    quarantined: pl.DataFrame
-    version: int
-    notes: list[str]
-    #: How many of ``notes`` (the last ones) flag possible duplicate data.
-    duplicate_notes: int = 0
-
-
-def _land_whole(parsed: Parsed, context: IngestContext, file_id: int, shown: str) -> _Landed:
-    """Land a file read whole: register its new instruments, commit its rows, quarantine the rest."""
-    parsed = canonical.stage(parsed)
-    registered = _register(context, canonical.propose_symbols(parsed, set(context.current), context.metadata))
-    good, bad = canonical.to_lake_rows(parsed, _infos(parsed, context), file_id)
-    assert context.writer is not None
-    spans = overlap.spans_of(good)
-    notes = _duplicate_notes(context, parsed.table, spans, file_id)
-    version = storage.append(
-        parsed.table, good, lake=context.lake, partition_by=PARTITION_COLUMNS, writer=context.writer
-    )
-    bad = _with_malformed(bad, parsed.malformed)
-    quarantined = _quarantine_rows(parsed, bad, file_id, shown)
-    _after_commit(context, parsed.table, spans, file_id, quarantined)
-    return _Landed(
-        table=parsed.table,
-        rows_read=parsed.frame.height + parsed.malformed.height,
-        rows_written=good.height,
-        quarantined=quarantined,
-        version=version,
-        notes=[*parsed.notes, *registered, *notes],
-        duplicate_notes=len(notes),
-    )
-
-
-def _register(context: IngestContext, candidates: list[dim_symbol.SymbolInfo]) -> list[str]:
-    """Write the ``dim_symbol`` candidates; the notes the new instruments call for."""
-    if not candidates:
-        return []
-    new = [c for c in candidates if c.symbol_id not in context.current]
-    context.current.update(dim_symbol.upsert(candidates, lake=context.lake, writer=context.writer))
-    return [note for c in new if (note := instruments.contract_size_note(c)) is not None]
-
-
-class _NeedsProfile(Exception):
-    """A batch holds an instrument to propose (new, or named by the symbols file): its exponents
-    must come from the whole file, so the file is profiled first."""
-
-
-class _ReaderFailed(Exception):
-    """The batch reader raised (the file needs the whole-file path)."""
-
-
-def _land_in_batches(path: Path, fmt: Format, context: IngestContext, file_id: int) -> _Landed | None:
-    """Land a file batch by batch in ONE commit (see :data:`BATCH_CELLS`); ``None`` (nothing
-    written) when the format or the lake cannot take a file that way, or the file needs the
-    whole-file path (see :meth:`~pointline.ingest.registry.Format.read_batches`).
-
-    Exactly the rows, quarantine and instruments of the whole-file path: a file that names
-    instruments to propose is first read once to profile them over all its rows (as the whole-file
-    path does), then read again to land.
-    """
-    if context.batch_cells is None or "://" in storage.table_uri("trades", context.lake):
-        return None
-    if path.stat().st_size <= context.batch_above_bytes:
-        return None
-    # A zip is unpacked once, beside the lake (room for the data is needed there anyway; the
-    # system's temp dir may be memory), for both reads of a file that names new instruments.
-    scratch = Path(storage.table_uri(SCRATCH_DIR, context.lake))
-    try:
-        with contextlib.ExitStack() as unpacked:
-            options = dataclasses.replace(context.options, scratch_dir=scratch)
-            if path.name.lower().endswith(".zip"):
-                plain = unpacked.enter_context(unpack_zip(path, scratch))
-                options = dataclasses.replace(options, unpacked=plain)
-            return _land_twice_if_new(path, fmt, options, context, file_id)
-    finally:
-        with contextlib.suppress(OSError):
-            scratch.rmdir()  # when empty
-
-
-def _land_twice_if_new(
-    path: Path, fmt: Format, options: ReadOptions, context: IngestContext, file_id: int
-) -> _Landed | None:
-    try:
-        return _batches_landed(path, fmt, options, context, file_id, profiled=False)
-    except _NeedsProfile:
-        pass
-    except _ReaderFailed:
-        return None
-    profiles: dict[tuple[str, str], canonical.Profile] = {}
-    rows_read = 0
-    try:
-        for parsed in _reading(fmt.read_batches(path, options, context.batch_cells or 1)):
-            rows_read += parsed.frame.height
-            if context.on_batch is not None:
-                context.on_batch(path, rows_read, "profile")
-            for key, profile in canonical.profile_instruments(
-                parsed, set(context.current), context.metadata
-            ).items():
-                profiles[key] = profile if key not in profiles else profiles[key].merge(profile)
-    except _ReaderFailed:
-        return None
-    registered = _register(context, canonical.proposals(profiles, context.metadata))
-    try:
-        landed = _batches_landed(path, fmt, options, context, file_id, profiled=True)
-    except _ReaderFailed:
-        return None
-    if landed is not None and registered:  # after the format's notes, as a whole read orders them
-        at = len(landed.notes) - landed.duplicate_notes
-        landed.notes[at:at] = registered
-    return landed
-
-
-def _batches_landed(
-    path: Path, fmt: Format, options: ReadOptions, context: IngestContext, file_id: int, *, profiled: bool
-) -> _Landed | None:
-    assert context.writer is not None and context.batch_cells is not None
-    batches = fmt.read_batches(path, options, context.batch_cells)
-    if batches is None:
-        return None
-    shown = str(path)
-    staged: storage.StagedAppend | None = None
-    first: Parsed | None = None
-    spans: list[overlap.Span] = []
-    quarantined: list[pl.DataFrame] = []
-    rows_read = rows_written = 0
-    try:
-        for parsed in _reading(batches):
-            parsed = canonical.stage(parsed)
-            if first is None:
-                first, staged = parsed, context.writer.stage(parsed.table, PARTITION_COLUMNS)
-            assert staged is not None
-            if not profiled and canonical.instruments_to_propose(
-                parsed, set(context.current), context.metadata
-            ):
-                raise _NeedsProfile
-            good, bad = canonical.to_lake_rows(parsed, _infos(parsed, context), file_id)
-            if not staged.add(good):
-                raise _ReaderFailed("the lake cannot take this file in parts")
-            spans += overlap.spans_of(good)
-            if bad.height:
-                quarantined.append(_quarantine_rows(parsed, bad, file_id, shown))
-            rows_read += parsed.frame.height
-            rows_written += good.height
-            if context.on_batch is not None:
-                context.on_batch(path, rows_read, "land")
-        if first is None or staged is None:
-            return None  # no batch at all (e.g. a header-only file): the whole-file path reports it
-        spans = overlap.merge_spans(spans)
-        notes = _duplicate_notes(context, first.table, spans, file_id)
-        version = staged.commit()
-    except BaseException:
-        if staged is not None:
-            staged.discard()
-        raise
-    rows = (
-        pl.concat(quarantined)
-        if quarantined
-        else _quarantine_rows(first, canonical.no_bad_rows(), file_id, shown)
-    )
-    _after_commit(context, first.table, spans, file_id, rows)
-    return _Landed(
-        table=first.table,
-        rows_read=rows_read,
-        rows_written=rows_written,
-        quarantined=rows,
-        version=version,
-        notes=[*first.notes, *notes],
-        duplicate_notes=len(notes),
-    )
-
-
-def _reading(batches: Iterator[Parsed] | None) -> Iterator[Parsed]:
-    """``batches`` with whatever the reader raises turned into :class:`_ReaderFailed`."""
-    if batches is None:
-        raise _ReaderFailed("the format reads whole files only")
-    while True:
-        try:
-            parsed = next(batches)
-        except StopIteration:
-            return
-        except FileFormatError:
-            raise
-        except Exception as exc:
-            raise _ReaderFailed(f"{type(exc).__name__}: {exc}") from exc
-        yield parsed
-
-
-def _infos(parsed: Parsed, context: IngestContext) -> dict[int, dim_symbol.SymbolInfo]:
-    """The current ``dim_symbol`` version of each instrument of ``parsed`` that has one."""
-    wanted = {dim_symbol.symbol_id_for(e, s) for e, s in canonical.instruments_in(parsed)}
-    return {sid: context.current[sid] for sid in wanted if sid in context.current}
-
-
-def _duplicate_notes(
-    context: IngestContext, table: str, spans: list[overlap.Span], file_id: int
-) -> list[str]:
-    assert context.writer is not None
-    duplicates = context.extents.overlapping(table, spans, file_id, context.writer)
-    if not duplicates:
-        return []
-    return [
-        f"possible duplicate data: its time range overlaps rows already landed from file_id "
-        f"{', '.join(map(str, duplicates))} ({_paths_of(context, duplicates)})"
-    ]
-
-
-def _after_commit(
-    context: IngestContext, table: str, spans: list[overlap.Span], file_id: int, quarantined: pl.DataFrame
-) -> None:
-    """After a file's data commit: index its spans, land its quarantine rows."""
-    _crash_hook()
-    context.extents.add(table, spans, file_id)
-    if quarantined.height:
-        quarantine.append_rows(quarantined, context.lake, context.writer)
-
-
 def _finish(
-    context: IngestContext, base: LedgerEntry, fmt_name: str, landed: _Landed, sha: str
+    context: IngestContext, base: LedgerEntry, fmt_name: str, landed: landing.Landed, sha: str
 ) -> FileResult:
     """Record the file's ledger row; its result."""
     bad = landed.quarantined
@@ -500,21 +259,6 @@ def _finish(
     )
 
 
-_data_commits = 0
-
-
-def _crash_hook() -> None:
-    """Test hook: exit like a kill right after the N-th data commit of this process when the
-    environment sets ``POINTLINE_TEST_CRASH_AFTER_COMMIT=N``."""
-    global _data_commits
-    after = os.environ.get(CRASH_HOOK_ENV)
-    if after is None:
-        return
-    _data_commits += 1
-    if _data_commits == int(after):
-        os._exit(17)
-
-
 def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes, read in chunks (constant memory)."""
     digest = hashlib.sha256()
@@ -536,49 +280,6 @@ def _failed(context: IngestContext, base: LedgerEntry, fmt_name: str | None, rea
         reason=reason,
         sha256=entry.sha256,
     )
-
-
-def _with_malformed(bad: pl.DataFrame, malformed: pl.DataFrame) -> pl.DataFrame:
-    """The rows that failed a check and the lines that were no CSV row (``unparseable``, their own
-    text in ``raw``), in line order."""
-    if malformed.height == 0:
-        return bad
-    return pl.concat(
-        [
-            bad.select("_row", "file_line_number", "reason", pl.lit(None, dtype=pl.Utf8).alias("raw")),
-            malformed.select(
-                pl.lit(None, dtype=bad.schema["_row"]).alias("_row"),
-                pl.col("file_line_number").cast(bad.schema["file_line_number"]),
-                pl.lit(REASON_UNPARSEABLE).alias("reason"),
-                "raw",
-            ),
-        ]
-    ).sort("file_line_number")
-
-
-def _quarantine_rows(parsed: Parsed, bad: pl.DataFrame, file_id: int, path: str) -> pl.DataFrame:
-    """Quarantine rows of ``bad``: a staged row (``_row``) rendered back as text, or a malformed
-    line's own text (``raw``)."""
-    raw = raw_text(parsed.source[bad["_row"].drop_nulls()])
-    if "raw" in bad.columns:
-        rendered = iter(raw.to_list())
-        raw = pl.Series([r if r is not None else next(rendered) for r in bad["raw"].to_list()], dtype=pl.Utf8)
-    return pl.DataFrame(
-        {
-            "file_id": pl.Series([file_id] * bad.height, dtype=pl.Int32),
-            "path": [path] * bad.height,
-            "file_line_number": bad["file_line_number"],
-            "table": [parsed.table] * bad.height,
-            "reason": bad["reason"],
-            "raw": raw,
-        }
-    )
-
-
-def _paths_of(context: IngestContext, file_ids: list[int]) -> str:
-    names = [context.ledger.path_of(f) for f in file_ids[:3]]
-    more = f" and {len(file_ids) - 3} more" if len(file_ids) > 3 else ""
-    return ", ".join(Path(n).name if n else "?" for n in names) + more
 
 
 def _reason_summary(bad: pl.DataFrame) -> str:
