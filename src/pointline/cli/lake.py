@@ -1,4 +1,5 @@
-"""`pointline symbols`, `pointline coverage`, `pointline query`, `pointline sql`: looking into the lake."""
+"""`pointline symbols`, `pointline coverage`, `pointline query`, `pointline sql`: looking into the lake;
+`pointline vacuum`: deleting the files it no longer needs."""
 
 from __future__ import annotations
 
@@ -39,6 +40,39 @@ def register(app: typer.Typer) -> None:
     app.command("coverage")(coverage)
     app.command("query")(query_cmd)
     app.command("sql")(sql_cmd)
+    app.command("vacuum")(vacuum_cmd)
+
+
+def vacuum_cmd(
+    retention_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--retention-hours",
+            help="Keep files removed or written less than this long ago (default: 168, a week).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")
+    ] = False,
+    lake: LakeOption = None,
+) -> None:
+    """Delete data files no table version within the retention needs (old removed files, files of a
+    killed ingest); run it when no ingest is writing."""
+    from pointline.lake import dim_symbol, manifest, quarantine, storage
+    from pointline.lake.schema import EVENT_TABLES
+
+    with user_errors():
+        root = _existing_lake(lake)
+        tables = [*EVENT_TABLES, dim_symbol.TABLE, manifest.TABLE, quarantine.TABLE]
+        done = [
+            storage.vacuum(t, lake=root, retention_hours=retention_hours, dry_run=dry_run) for t in tables
+        ]
+    verb = "would delete" if dry_run else "deleted"
+    for result in done:
+        n = len(result.files)
+        console.print(
+            f"{result.table}: {verb} {n} file{'s' if n != 1 else ''} ({result.bytes / 2**20:.1f} MB)"
+        )
 
 
 def symbols(

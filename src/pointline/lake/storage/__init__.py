@@ -11,10 +11,12 @@ checkpoints every :data:`CHECKPOINT_EVERY` versions and reopens the handle on th
 
 Modules: :mod:`~pointline.lake.storage.tables` (where a table lives, opening it, its version),
 :mod:`~pointline.lake.storage.writer` (commits: :func:`append`, :func:`delete_where`,
-:class:`LakeWriter`) and :mod:`~pointline.lake.storage.scan` (the data files of a table pruned by
+:class:`LakeWriter`), :mod:`~pointline.lake.storage.maintenance` (:func:`vacuum`) and
+:mod:`~pointline.lake.storage.scan` (the data files of a table pruned by
 exchange, date and Delta statistics, and lazy scans of them). Import from the package.
 """
 
+from pointline.lake.storage.maintenance import Vacuumed, vacuum
 from pointline.lake.storage.scan import (
     DataFile,
     data_files,
@@ -39,6 +41,7 @@ __all__ = [
     "LakeArg",
     "LakeWriter",
     "StagedAppend",
+    "Vacuumed",
     "append",
     "arrow_dataset",
     "data_files",
@@ -50,5 +53,6 @@ __all__ = [
     "scan_partitions",
     "table_uri",
     "table_version",
+    "vacuum",
     "value_ranges",
 ]
