@@ -277,8 +277,14 @@ def _sources_changed(since: float) -> bool:
 
 @atexit.register
 def _stop_at_exit() -> None:
-    with contextlib.suppress(Exception):
-        shutdown_workers()
+    # Never wait long on a run another thread left going: its workers end anyway when this
+    # process's end closes their input.
+    if _POOL_LOCK.acquire(timeout=2.0):
+        try:
+            with contextlib.suppress(Exception):
+                _retire(None)
+        finally:
+            _POOL_LOCK.release()
 
 
 class _Failed(Exception):
