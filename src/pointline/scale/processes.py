@@ -102,7 +102,10 @@ def map_processes(fn: Callable[[T], R], items: Sequence[T], workers: int) -> lis
     lake: str | None = None
     with contextlib.suppress(PointlineError):  # ./lake is a file: reported if a worker reads it
         lake = get_lake()
-    run_header = _RUN + cloudpickle.dumps((os.getcwd(), lake, _dumps(cloudpickle, fn, "the function")))
+    cwd: str | None = None
+    with contextlib.suppress(OSError):  # a working directory deleted meanwhile: the workers keep theirs
+        cwd = os.getcwd()
+    run_header = _RUN + cloudpickle.dumps((cwd, lake, _dumps(cloudpickle, fn, "the function")))
     tasks: queue.SimpleQueue[tuple[int, bytes]] = queue.SimpleQueue()
     for index, item in enumerate(items):  # every item checked before a worker starts
         tasks.put((index, _ITEM + _dumps(cloudpickle, item, f"item {index}")))
@@ -159,13 +162,13 @@ class _Pool:
         self.started = time.time()
         self.healthy = False  # set by a run that completed; a pool that is not is stopped
         self.workers: list[_Worker] = []
+        self.timer: threading.Timer | None = None
         env = _worker_env(workers)
         try:
             self.workers.extend(_Worker(env) for _ in range(workers))
         except BaseException:
             self.stop(kill=True)
             raise
-        self.timer: threading.Timer | None = None
 
     def stop(self, *, kill: bool) -> None:
         if self.timer is not None:
@@ -425,15 +428,17 @@ def serve(inbox_fd: int, outbox_fd: int) -> NoReturn:
     outbox = os.fdopen(outbox_fd, "wb")
     shipped_fn: bytes | None = None
     fn: Callable[[Any], Any] | None = None
-    cwd, lake = os.getcwd(), None
+    cwd: str | None = None
+    lake: str | None = None
     while (frame := _read_frame(inbox)) is not None:
         kind, body = frame[:1], frame[1:]
         if kind == _RUN:
             cwd, lake, shipped_fn = pickle.loads(body)
             fn = None
             continue
-        with contextlib.suppress(OSError):  # every item starts where the caller is
-            os.chdir(cwd)
+        if cwd is not None:
+            with contextlib.suppress(OSError):  # every item starts where the caller is
+                os.chdir(cwd)
         if lake is not None:
             os.environ["POINTLINE_LAKE"] = lake
         set_lake(None)
