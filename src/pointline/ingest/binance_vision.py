@@ -103,11 +103,9 @@ class BinanceVision(Format):
     def read_batches(self, path: Path, options: ReadOptions, batch_cells: int) -> Iterator[Parsed] | None:
         kind, has_header, exchange, symbol = _file_facts(path, options)
         batches = csv_batches(
-            path,
+            options.unpacked or path,
             has_header=has_header,
             batch_cells=batch_cells,
-            scratch_dir=options.scratch_dir,
-            unpacked=options.unpacked,
         )
         return (_staged(path, df, kind, exchange, symbol) for df in batches)
 

@@ -57,8 +57,6 @@ class Landed:
     quarantined: pl.DataFrame
     version: int
     notes: list[str]
-    #: How many of ``notes`` (the last ones) flag possible duplicate data.
-    duplicate_notes: int = 0
 
 
 def land_whole(parsed: Parsed, context: IngestContext, file_id: int, shown: str) -> Landed:
@@ -82,7 +80,6 @@ def land_whole(parsed: Parsed, context: IngestContext, file_id: int, shown: str)
         quarantined=quarantined,
         version=version,
         notes=[*parsed.notes, *registered, *notes],
-        duplicate_notes=len(notes),
     )
 
 
@@ -122,7 +119,7 @@ def land_in_batches(path: Path, fmt: Format, context: IngestContext, file_id: in
     scratch = Path(storage.table_uri(SCRATCH_DIR, context.lake))
     try:
         with contextlib.ExitStack() as unpacked:
-            options = dataclasses.replace(context.options, scratch_dir=scratch)
+            options = context.options
             if path.name.lower().endswith(".zip"):
                 plain = unpacked.enter_context(unpack_zip(path, scratch))
                 options = dataclasses.replace(options, unpacked=plain)
@@ -135,8 +132,9 @@ def land_in_batches(path: Path, fmt: Format, context: IngestContext, file_id: in
 def _land_twice_if_new(
     path: Path, fmt: Format, options: ReadOptions, context: IngestContext, file_id: int
 ) -> Landed | None:
+    assert context.batch_cells is not None
     try:
-        return _batches_landed(path, fmt, options, context, file_id, profiled=False)
+        return _batches_landed(path, fmt, options, context, file_id, registered=None)
     except _NeedsProfile:
         pass
     except _ReaderFailed:
@@ -144,7 +142,7 @@ def _land_twice_if_new(
     profiles: dict[tuple[str, str], canonical.Profile] = {}
     rows_read = 0
     try:
-        for parsed in _reading(fmt.read_batches(path, options, context.batch_cells or 1)):
+        for parsed in _reading(fmt.read_batches(path, options, context.batch_cells)):
             rows_read += parsed.frame.height
             if context.on_batch is not None:
                 context.on_batch(path, rows_read, "profile")
@@ -156,18 +154,23 @@ def _land_twice_if_new(
         return None
     registered = _register(context, canonical.proposals(profiles, context.metadata))
     try:
-        landed = _batches_landed(path, fmt, options, context, file_id, profiled=True)
+        return _batches_landed(path, fmt, options, context, file_id, registered=registered)
     except _ReaderFailed:
         return None
-    if landed is not None and registered:  # after the format's notes, as a whole read orders them
-        at = len(landed.notes) - landed.duplicate_notes
-        landed.notes[at:at] = registered
-    return landed
 
 
 def _batches_landed(
-    path: Path, fmt: Format, options: ReadOptions, context: IngestContext, file_id: int, *, profiled: bool
+    path: Path,
+    fmt: Format,
+    options: ReadOptions,
+    context: IngestContext,
+    file_id: int,
+    *,
+    registered: list[str] | None,
 ) -> Landed | None:
+    """Read and land the batches; ``registered``: the notes of the instruments a profiling read
+    registered (``None``: none was made, and a batch naming an instrument to propose raises
+    :class:`_NeedsProfile`)."""
     assert context.writer is not None and context.batch_cells is not None
     batches = fmt.read_batches(path, options, context.batch_cells)
     if batches is None:
@@ -184,7 +187,7 @@ def _batches_landed(
             if first is None:
                 first, staged = parsed, context.writer.stage(parsed.table, PARTITION_COLUMNS)
             assert staged is not None
-            if not profiled and canonical.instruments_to_propose(
+            if registered is None and canonical.instruments_to_propose(
                 parsed, set(context.current), context.metadata
             ):
                 raise _NeedsProfile
@@ -219,8 +222,7 @@ def _batches_landed(
         rows_written=rows_written,
         quarantined=rows,
         version=version,
-        notes=[*first.notes, *notes],
-        duplicate_notes=len(notes),
+        notes=[*first.notes, *(registered or []), *notes],
     )
 
 

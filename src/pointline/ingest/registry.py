@@ -51,9 +51,8 @@ class ReadOptions:
 
     exchange: str | None = None
     symbol: str | None = None
-    #: Where a zip read in batches is unpacked (default: the system's temp dir), or the plain CSV
-    #: it was already unpacked to (so a file read twice is unpacked once).
-    scratch_dir: Path | None = None
+    #: The plain CSV a zip read in batches was unpacked to (:func:`unpack_zip`): Polars reads no
+    #: zip, and a file read twice is unpacked once.
     unpacked: Path | None = None
 
 
@@ -122,19 +121,24 @@ def open_text_bytes(path: Path) -> bytes:
     try:
         if name.endswith(".zip"):
             with zipfile.ZipFile(path) as archive:
-                members = [m for m in archive.namelist() if not m.endswith("/")]
-                if len(members) != 1:
-                    raise FileFormatError(
-                        f"{path.name}: expected one CSV inside the zip, found {len(members)}"
-                    )
-                return archive.read(members[0])
+                return archive.read(_zip_member(archive, path))
         if name.endswith(".gz"):
             return gzip.decompress(path.read_bytes())
         return path.read_bytes()
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, gzip.BadGzipFile) as exc:
-        raise FileFormatError(
-            f"{path.name}: cannot decompress ({exc}); the file looks truncated or corrupt"
-        ) from None
+        raise _undecompressable(path, exc) from None
+
+
+def _zip_member(archive: zipfile.ZipFile, path: Path) -> str:
+    """The name of the one file inside ``archive`` (a Vision zip holds one CSV)."""
+    members = [m for m in archive.namelist() if not m.endswith("/")]
+    if len(members) != 1:
+        raise FileFormatError(f"{path.name}: expected one CSV inside the zip, found {len(members)}")
+    return members[0]
+
+
+def _undecompressable(path: Path, exc: BaseException) -> FileFormatError:
+    return FileFormatError(f"{path.name}: cannot decompress ({exc}); the file looks truncated or corrupt")
 
 
 def read_head(path: Path, limit: int = 65536) -> str:
@@ -245,28 +249,16 @@ def csv_batches(
     has_header: bool = True,
     int_columns: tuple[str, ...] = (),
     batch_cells: int,
-    scratch_dir: Path | None = None,
-    unpacked: Path | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """A CSV (``.csv``, ``.csv.gz`` or a single-member ``.zip``) in consecutive batches of about
-    ``batch_cells`` fields, each as :func:`read_csv_rows` reads a well-formed file: text columns,
-    ``int_columns`` as Int64, ``file_line_number`` last. Polars' streaming reader inflates and parses
-    as the batches are taken, so memory holds about one batch whatever the file's size. A zip's
-    member is first unpacked to a temporary file under ``scratch_dir`` (Polars reads no zip), which
-    is removed when the batches end or are abandoned; ``unpacked`` names a copy already unpacked
-    (see :func:`unpack_zip`).
+    """A CSV (``.csv`` or ``.csv.gz``; a zip unpacked first, see :func:`unpack_zip`) in consecutive
+    batches of about ``batch_cells`` fields, each as :func:`read_csv_rows` reads a well-formed file:
+    text columns, ``int_columns`` as Int64, ``file_line_number`` last. Polars' streaming reader
+    inflates and parses as the batches are taken, so memory holds about one batch whatever the
+    file's size.
 
     Raises whatever the reader raises for a file it cannot read this way (malformed lines, a
     non-integer value in ``int_columns``, a truncated archive), possibly after some batches.
     """
-    if unpacked is not None:
-        path = unpacked
-    elif path.name.lower().endswith(".zip"):
-        with unpack_zip(path, scratch_dir) as plain:
-            yield from csv_batches(
-                plain, has_header=has_header, int_columns=int_columns, batch_cells=batch_cells
-            )
-        return
     width = max(1, len(next(csv.reader([read_head(path)]), [])))
     scan = pl.scan_csv(
         path,
@@ -291,18 +283,14 @@ def unpack_zip(path: Path, scratch_dir: Path | None = None) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="unzip-") as tmp:
         target = Path(tmp) / "member.csv"
         try:
-            with zipfile.ZipFile(path) as archive:
-                members = [m for m in archive.namelist() if not m.endswith("/")]
-                if len(members) != 1:
-                    raise FileFormatError(
-                        f"{path.name}: expected one CSV inside the zip, found {len(members)}"
-                    )
-                with archive.open(members[0]) as source, target.open("wb") as out:
-                    shutil.copyfileobj(source, out, 1 << 20)
+            with (
+                zipfile.ZipFile(path) as archive,
+                archive.open(_zip_member(archive, path)) as source,
+                target.open("wb") as out,
+            ):
+                shutil.copyfileobj(source, out, 1 << 20)
         except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
-            raise FileFormatError(
-                f"{path.name}: cannot decompress ({exc}); the file looks truncated or corrupt"
-            ) from None
+            raise _undecompressable(path, exc) from None
         yield target
 
 

@@ -67,11 +67,9 @@ class TardisCsv(Format):
 
     def read_batches(self, path: Path, options: ReadOptions, batch_cells: int) -> Iterator[Parsed] | None:
         batches = csv_batches(
-            path,
+            options.unpacked or path,
             int_columns=_INT_COLUMNS,
             batch_cells=batch_cells,
-            scratch_dir=options.scratch_dir,
-            unpacked=options.unpacked,
         )
         return (_staged(path, df, options) for df in batches)
 

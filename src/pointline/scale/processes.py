@@ -212,7 +212,7 @@ def _pool_for(workers: int) -> Iterator[_Pool]:
             yield pool
         finally:
             if pool.healthy:
-                pool.timer = threading.Timer(_idle_seconds(), _retire_if_idle, args=(pool,))
+                pool.timer = threading.Timer(_idle_seconds(), _retire_unless_busy, args=(pool,))
                 pool.timer.daemon = True
                 pool.timer.start()
             else:
@@ -230,8 +230,9 @@ def _retire(pool: _Pool | None) -> None:
         _POOL = None
 
 
-def _retire_if_idle(pool: _Pool) -> None:
-    if _POOL_LOCK.acquire(blocking=False):  # a run in progress keeps its pool
+def _retire_unless_busy(pool: _Pool | None, wait_s: float = 0.0) -> None:
+    """:func:`_retire` unless a run holds the pool (for longer than ``wait_s``): that run keeps it."""
+    if _POOL_LOCK.acquire(timeout=wait_s):
         try:
             _retire(pool)
         finally:
@@ -282,12 +283,8 @@ def _sources_changed(since: float) -> bool:
 def _stop_at_exit() -> None:
     # Never wait long on a run another thread left going: its workers end anyway when this
     # process's end closes their input.
-    if _POOL_LOCK.acquire(timeout=2.0):
-        try:
-            with contextlib.suppress(Exception):
-                _retire(None)
-        finally:
-            _POOL_LOCK.release()
+    with contextlib.suppress(Exception):
+        _retire_unless_busy(None, wait_s=2.0)
 
 
 class _Failed(Exception):

@@ -266,12 +266,12 @@ class StagedAppend:
         arrow_schema = df.head(0).to_arrow().schema
         if self._arrow_schema is not None and arrow_schema != self._arrow_schema:
             return False
+        schema = self.schema or Schema.from_arrow(arrow_schema)
         Path(self.uri).mkdir(parents=True, exist_ok=True)
-        actions = _write_files(self.uri, self.existing, df, self.partition_by, self._frames)
+        actions = _write_files(self.uri, self.existing, df, self.partition_by, schema, self._frames)
         if actions is None:
             return False
-        if self.schema is None:
-            self.schema, self._arrow_schema = Schema.from_arrow(arrow_schema), arrow_schema
+        self.schema, self._arrow_schema = schema, arrow_schema
         self.actions += actions
         self._frames += 1
         return True
@@ -323,11 +323,16 @@ _STATS_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Date)
 
 
 def _write_files(
-    uri: str, existing: DeltaTable | None, df: pl.DataFrame, partition_by: list[str], sequence: int = 0
+    uri: str,
+    existing: DeltaTable | None,
+    df: pl.DataFrame,
+    partition_by: list[str],
+    schema: Schema,
+    sequence: int,
 ) -> list[AddAction] | None:
     """Write ``df`` as Parquet files under the local table ``uri``; the add actions to commit them.
-    ``sequence`` numbers the file names (``part-<sequence>-<uuid>``: several frames of one commit
-    list in the order they were added).
+    ``schema`` is ``df``'s as a Delta schema; ``sequence`` numbers the file names
+    (``part-<sequence>-<uuid>``: several frames of one commit list in the order they were added).
 
     ``None`` (nothing written) when the frame needs delta-rs's own writer: a schema different from
     the table's, null or unusual partition values, or a partition column that is not Utf8 / Date.
@@ -336,7 +341,6 @@ def _write_files(
         return None
     if any(df[c].null_count() for c in partition_by):
         return None
-    schema = Schema.from_arrow(df.head(0).to_arrow().schema)
     if existing is not None:
         if existing.metadata().partition_columns != partition_by:
             return None
