@@ -34,6 +34,13 @@ from pointline.research.pipeline_v2.chunked import compute_chunked
 from pointline.research.pipeline_v2.engine import EngineResult, compute
 from pointline.research.pipeline_v2.hashing import differing_columns, frame_hash
 from pointline.research.pipeline_v2.plan import Plan
+from pointline.research.pipeline_v2.streamed import (
+    PER_EVENT_CARRY,
+    STREAM_CHUNK_US,
+    Reader,
+    chunk_bounds,
+    compute_streamed,
+)
 from pointline.research.timeline import us_to_iso
 
 
@@ -50,14 +57,43 @@ class GateResult:
 
 
 @dataclass
+class PitTally:
+    """:func:`pit_counts` summed over the chunks of a streamed run."""
+
+    per_source: dict[str, int] = field(default_factory=dict)
+    checked: int = 0
+
+    def add(self, used_rows: dict[str, pl.DataFrame], spine: pl.DataFrame) -> None:
+        per_source, checked = pit_counts(used_rows, spine)
+        for source, bad in per_source.items():
+            self.per_source[source] = self.per_source.get(source, 0) + bad
+        self.checked += checked
+
+
+@dataclass
+class Streamed:
+    """A streamed run's inputs (:mod:`pointline.research.pipeline_v2.streamed`): gates recompute
+    from the lake chunk by chunk instead of from events in memory."""
+
+    #: A reader on the lake (each call re-reads: the reproducibility gate's fresh read).
+    reader: Callable[[], Reader]
+    chunks: list[tuple[int, int]]
+    pit: PitTally
+
+
+@dataclass
 class GateContext:
-    """What a gate may look at and recompute."""
+    """What a gate may look at and recompute.
+
+    In a streamed run (``stream`` set) the events are not held: ``inputs`` is empty and
+    ``result.used_rows`` too; a gate reads through ``stream.reader()`` chunk by chunk."""
 
     plan: Plan
     symbol_id: int
     inputs: dict[str, pl.DataFrame]
     result: EngineResult
     reload: Callable[[], dict[str, pl.DataFrame]]
+    stream: Streamed | None = None
 
 
 GateFn = Callable[[GateContext], GateResult]
@@ -110,14 +146,12 @@ def _close_keys(spine: pl.DataFrame) -> pl.DataFrame:
     return spine.select("symbol_id", "bar_index", pl.col("close_file_id").is_null().alias("_time_close"))
 
 
-@register_gate("pit_ordering_check")
-def pit_ordering_check(ctx: GateContext) -> GateResult:
-    features = ctx.result.features
-    closes = _close_keys(ctx.result.spine) if "close_file_id" in ctx.result.spine.columns else None
-    violations = 0
+def pit_counts(used_rows: dict[str, pl.DataFrame], spine: pl.DataFrame) -> tuple[dict[str, int], int]:
+    """Per source, the used rows outside their bar; and how many rows were checked."""
+    closes = _close_keys(spine) if "close_file_id" in spine.columns else None
     checked = 0
     per_source: dict[str, int] = {}
-    for source, used in ctx.result.used_rows.items():
+    for source, used in used_rows.items():
         rows = used.filter(pl.col("bar_index").is_not_null() & pl.col("ts_local_us").is_not_null())
         if closes is not None:
             rows = rows.join(closes, on=["symbol_id", "bar_index"], how="left")
@@ -133,10 +167,19 @@ def pit_ordering_check(ctx: GateContext) -> GateResult:
             if source.endswith(":asof")
             else before_end & (pl.col("ts_local_us") >= pl.col("bucket_start"))
         )
-        bad = rows.filter(~inside.fill_null(False)).height
-        per_source[source] = bad
-        violations += bad
+        per_source[source] = rows.filter(~inside.fill_null(False)).height
         checked += rows.height
+    return per_source, checked
+
+
+@register_gate("pit_ordering_check")
+def pit_ordering_check(ctx: GateContext) -> GateResult:
+    features = ctx.result.features
+    if ctx.stream is not None:
+        per_source, checked = ctx.stream.pit.per_source, ctx.stream.pit.checked
+    else:
+        per_source, checked = pit_counts(ctx.result.used_rows, ctx.result.spine)
+    violations = sum(per_source.values())
     ordered = features.select(
         ((pl.col("ts").diff() >= 0) & (pl.col("bar_index").diff() > 0)).fill_null(True).all()
     ).item()
@@ -205,8 +248,11 @@ def lookahead_check(ctx: GateContext) -> GateResult:
     reasons = []
     for k in cuts:
         boundary = spine.filter(pl.col("bar_index") == k).row(0, named=True)
-        truncated = truncate_inputs(ctx.inputs, ctx.plan.primary, boundary)
-        again = compute(ctx.plan, truncated, symbol_id=ctx.symbol_id).features
+        if ctx.stream is None:
+            truncated = truncate_inputs(ctx.inputs, ctx.plan.primary, boundary)
+            again = compute(ctx.plan, truncated, symbol_id=ctx.symbol_id).features
+        else:
+            again = _streamed_until(ctx, ctx.stream, boundary)
         left = full.filter(pl.col("bar_index") <= k)
         right = again.filter(pl.col("bar_index") <= k)
         if right.columns != left.columns:
@@ -224,10 +270,32 @@ def lookahead_check(ctx: GateContext) -> GateResult:
     return GateResult(passed=not reasons, details=details, reasons=reasons)
 
 
+def _streamed_until(ctx: GateContext, stream: Streamed, boundary: dict[str, Any]) -> pl.DataFrame:
+    """A streamed run on the inputs as known right after ``boundary`` (:func:`truncate_inputs`
+    applied to each chunk read), stopped after the chunk holding it."""
+    read = stream.reader()
+    cut = next(
+        i for i, (lo, hi) in enumerate(stream.chunks) if boundary["ts"] < hi or i == len(stream.chunks) - 1
+    )
+
+    def truncated(name: str, lo: int, hi: int) -> pl.DataFrame:
+        return truncate_inputs({name: read(name, lo, hi)}, ctx.plan.primary, boundary)[name]
+
+    return compute_streamed(
+        ctx.plan, truncated, symbol_id=ctx.symbol_id, chunks=stream.chunks, last_chunk=cut
+    ).features
+
+
 @register_gate("reproducibility_check")
 def reproducibility_check(ctx: GateContext) -> GateResult:
     first = frame_hash(ctx.result.features)
-    again = compute(ctx.plan, ctx.reload(), symbol_id=ctx.symbol_id).features
+    if ctx.stream is None:
+        again = compute(ctx.plan, ctx.reload(), symbol_id=ctx.symbol_id).features
+    else:
+        stream = ctx.stream
+        again = compute_streamed(
+            ctx.plan, stream.reader(), symbol_id=ctx.symbol_id, chunks=stream.chunks
+        ).features
     second = frame_hash(again)
     reasons = (
         []
@@ -241,14 +309,29 @@ def reproducibility_check(ctx: GateContext) -> GateResult:
 
 @register_gate("partition_safety_check")
 def partition_safety_check(ctx: GateContext) -> GateResult:
-    chunked = compute_chunked(ctx.plan, ctx.inputs, symbol_id=ctx.symbol_id).features
+    if ctx.stream is None:
+        chunked = compute_chunked(ctx.plan, ctx.inputs, symbol_id=ctx.symbol_id).features
+    else:
+        # The run itself is chunked at UTC midnights: this one cuts at noons, so every chunk edge
+        # of one run falls inside a chunk of the other.
+        offset = chunk_bounds(ctx.plan, STREAM_CHUNK_US, offset_us=STREAM_CHUNK_US // 2)
+        chunked = compute_streamed(
+            ctx.plan, ctx.stream.reader(), symbol_id=ctx.symbol_id, chunks=offset
+        ).features
     full = ctx.result.features
     if chunked.columns != full.columns and set(chunked.columns) == set(full.columns):
         chunked = chunked.select(full.columns)
     bad = differing_columns(full, chunked)
-    reasons = (
-        [] if not bad else [f"partition_safety_check: day-chunked execution differs from one pass in {bad}"]
-    )
+    if not bad:
+        reasons = []
+    elif ctx.stream is None:
+        reasons = [f"partition_safety_check: day-chunked execution differs from one pass in {bad}"]
+    else:
+        reasons = [
+            f"partition_safety_check: the streamed run chunked at UTC midnights and at noons differs in {bad}: "
+            "some state does not survive a chunk edge (a per-event feature sees at most the last "
+            f"{PER_EVENT_CARRY} events of the chunk before); run with execution.streaming 'never' if it fits in memory"
+        ]
     return GateResult(
         passed=not bad, details={"differing_columns": bad, "rows": full.height}, reasons=reasons
     )
@@ -258,11 +341,19 @@ def partition_safety_check(ctx: GateContext) -> GateResult:
 def online_parity_check(ctx: GateContext) -> GateResult:
     from pointline.online.pipeline import replay  # the online path builds on this package
 
+    full = ctx.result.features
+    inputs, end_us = ctx.inputs, None
+    if ctx.stream is not None:
+        # Replayed over the first chunk (a day): the bars it completes are compared.
+        read, (_, end_us) = ctx.stream.reader(), ctx.stream.chunks[0]
+        inputs = {name: read(name, ctx.plan.read_start_us(name), end_us) for name in ctx.plan.sources}
     try:
-        online = replay(ctx.plan.request, ctx.inputs, symbol_id=ctx.symbol_id)
+        online = replay(ctx.plan.request, inputs, symbol_id=ctx.symbol_id, end_ts_us=end_us)
     except PointlineError as exc:
         return GateResult(passed=False, reasons=[f"online_parity_check: {exc}"])
-    full = ctx.result.features
+    if end_us is not None:
+        online = online.filter(pl.col("is_complete") & (pl.col("ts") < end_us))
+        full = full.filter(pl.col("bar_index").is_in(online["bar_index"].implode()))
     if online.height == full.height and set(online.columns) == set(full.columns):
         online = online.select(full.columns).cast(full.schema)  # type: ignore[arg-type]
         bad = differing_columns(full, online)

@@ -45,6 +45,13 @@ def coverage_notice(plan: Plan, trades: pl.DataFrame) -> str | None:
     if trades.height == 0:
         return None
     first, last = int(trades["ts_local_us"].min()), int(trades["ts_local_us"].max())  # type: ignore[arg-type]
+    return span_notice(plan, first, last)
+
+
+def span_notice(plan: Plan, first: int | None, last: int | None) -> str | None:
+    """:func:`coverage_notice` from the first and last primary trade times (``None`` without trades)."""
+    if first is None or last is None:
+        return None
     if first - plan.start_us <= COVERAGE_SLACK_US and plan.end_us - last <= COVERAGE_SLACK_US:
         return None
     source = plan.sources[plan.primary]
@@ -59,17 +66,33 @@ def stale_state_notices(plan: Plan, used_rows: dict[str, pl.DataFrame]) -> list[
     """Per as-of source: a notice when the state attached to some bars is older than
     :data:`STALE_STATE_US` (``used_rows[<source>:asof]`` holds each bar's ``ts`` and the state's
     ``ts_local_us``)."""
-    out = []
-    symbol = plan.sources[plan.primary].symbol
+    return stale_messages(plan, stale_counts(used_rows))
+
+
+#: Per as-of source key: (bars with stale state, bars, the oldest state's age in µs).
+StaleCounts = dict[str, tuple[int, int, int]]
+
+
+def stale_counts(used_rows: dict[str, pl.DataFrame], into: StaleCounts | None = None) -> StaleCounts:
+    """The counts :func:`stale_messages` words, added to ``into`` (a streamed run adds its chunks)."""
+    out = into if into is not None else {}
     for key, rows in used_rows.items():
         if not key.endswith(":asof") or rows.height == 0:
             continue
         age = rows.select((pl.col("ts") - pl.col("ts_local_us")).alias("age"))["age"]
-        stale = int((age > STALE_STATE_US).sum())
+        stale, oldest = int((age > STALE_STATE_US).sum()), int(age.max() or 0)  # type: ignore[arg-type]
+        before = out.get(key, (0, 0, 0))
+        out[key] = (before[0] + stale, before[1] + rows.height, max(before[2], oldest))
+    return out
+
+
+def stale_messages(plan: Plan, counts: StaleCounts) -> list[str]:
+    out = []
+    symbol = plan.sources[plan.primary].symbol
+    for key, (stale, rows, oldest) in counts.items():
         if stale:
-            oldest = int(age.max())  # type: ignore[arg-type]
             out.append(
-                f"{symbol}: source {key.removesuffix(':asof')!r} gives {stale} of {rows.height} bars state "
+                f"{symbol}: source {key.removesuffix(':asof')!r} gives {stale} of {rows} bars state "
                 f"older than {STALE_STATE_US // 60_000_000} minutes (the oldest {oldest / 60e6:.1f} minutes): "
                 "its last event before a gap fills every bar of the gap"
             )

@@ -15,6 +15,10 @@ from pointline.errors import ValidationError
 from pointline.research.pipeline_v2.contract import DEFAULT_JOIN_STRATEGY
 from pointline.research.timeline import to_us
 
+#: How far before the timeline start state sources (quotes, books, a second trades source) are
+#: read, so the first bars see the state in force when the timeline opens (µs).
+STATE_LOOKBACK_US = 3_600_000_000
+
 
 @dataclass(frozen=True)
 class Source:
@@ -58,6 +62,12 @@ class Plan:
 
     def operators_for(self, source: str, stage: str = "aggregate") -> list[Operator]:
         return [op for op in self.operators if op.source == source and op.stage == stage]
+
+    def read_start_us(self, source: str) -> int:
+        """Where a source's read starts: the timeline start for the primary trades, an hour
+        (:data:`STATE_LOOKBACK_US`) earlier for the state sources."""
+        is_state = self.sources[source].table != "trades" or source != self.primary
+        return self.start_us - STATE_LOOKBACK_US if is_state else self.start_us
 
     @property
     def derive_operators(self) -> list[Operator]:

@@ -34,21 +34,30 @@ from pointline.research.labels import add_labels
 from pointline.research.pipeline_v2.columns import source_columns
 from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
 from pointline.research.pipeline_v2.engine import compute
-from pointline.research.pipeline_v2.gates import GateContext, GateResult, requested_gates, run_gate
+from pointline.research.pipeline_v2.gates import (
+    GateContext,
+    GateResult,
+    PitTally,
+    Streamed,
+    requested_gates,
+    run_gate,
+)
 from pointline.research.pipeline_v2.hashing import frame_hash, request_hash
 from pointline.research.pipeline_v2.metrics import compute_metrics
 from pointline.research.pipeline_v2.notices import (
     coverage_notice,
     duplicate_input_notices,
     request_notices,
+    span_notice,
+    stale_counts,
+    stale_messages,
     stale_state_notices,
 )
 from pointline.research.pipeline_v2.plan import Plan, build_plan, expand_symbols, symbols_of
+from pointline.research.pipeline_v2.sizing import should_stream
+from pointline.research.pipeline_v2.streamed import ChunkTally, chunk_bounds, compute_streamed
 from pointline.scale.executors import map_items
 
-#: How far before the timeline start state sources (quotes, books) are read, so the first bars
-#: see the state in force when the timeline opens (µs).
-STATE_LOOKBACK_US = 3_600_000_000
 #: Gates run concurrently in this many threads (they only read the computed context).
 GATE_THREADS = 2
 
@@ -78,8 +87,7 @@ def load_inputs(
     described = []
     wanted = {} if whole else source_columns(plan)
     for name, source in plan.sources.items():
-        is_state = source.table != "trades" or name != plan.primary
-        start = plan.start_us - STATE_LOOKBACK_US if is_state else plan.start_us
+        start = plan.read_start_us(name)
         version = storage.table_version(source.table, lake)
         df = query.read_table(
             source.table,
@@ -110,9 +118,12 @@ def load_inputs(
 
 
 def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
-    """Compute, gate and label one single-symbol request."""
+    """Compute, gate and label one single-symbol request (streamed when :mod:`.sizing` says so)."""
     timings: dict[str, float] = {}
     plan = build_plan(request)
+    setting = request.get("execution", {}).get("streaming", "auto")
+    if should_stream(plan, setting, pointline.get_lake(lake)):
+        return _run_streamed(plan, lake, timings)
     t0 = time.perf_counter()
     inputs, described = load_inputs(plan, lake)
     timings["load"] = time.perf_counter() - t0
@@ -148,9 +159,127 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
         result=result,
         reload=lambda: load_inputs(plan, lake, whole=whole)[0],
     )
+    gates, reasons = _run_gates(ctx, timings)
+    features = _labelled(plan, result.features, timings)
+    symbol = plan.sources[plan.primary].symbol
+    notice = coverage_notice(plan, inputs[plan.primary])
+    notices = ([notice] if notice else []) + stale_state_notices(plan, result.used_rows)
+    return SymbolRun(symbol, features, gates, reasons, described, result.unassigned_ratio, timings, notices)
+
+
+class LakeReader:
+    """A streamed run's reader (:data:`~.streamed.Reader`) on the lake: decoded events of one
+    source and chunk, only the columns the plan needs (all of them after ``whole``); it remembers
+    what it read for the lineage."""
+
+    def __init__(self, plan: Plan, lake: str | None, *, whole: bool = False) -> None:
+        self.plan, self.lake = plan, lake
+        self.wanted = {} if whole else source_columns(plan)
+        self.versions = {s.table: storage.table_version(s.table, lake) for s in plan.sources.values()}
+        self._read: dict[tuple[str, int, int], tuple[int, set[int]]] = {}
+
+    def __call__(self, name: str, lo: int, hi: int) -> pl.DataFrame:
+        source = self.plan.sources[name]
+        df = query.read_table(
+            source.table,
+            source.exchange,
+            source.symbol,
+            lo,
+            hi,
+            decoded=True,
+            columns=self.wanted.get(name),
+            lake=self.lake,
+        )
+        assert isinstance(df, pl.DataFrame)
+        self._read[(name, lo, hi)] = (df.height, set(df["file_id"].unique().to_list()))
+        return df
+
+    def described(self) -> list[dict[str, Any]]:
+        """What :func:`load_inputs` says of its reads, over every chunk read (each once)."""
+        out = []
+        for name, source in self.plan.sources.items():
+            reads = [v for (n, _, _), v in self._read.items() if n == name]
+            info = dim_symbol.resolve(source.exchange, source.symbol, lake=self.lake)
+            out.append(
+                {
+                    "source": name,
+                    "table": source.table,
+                    "exchange": source.exchange,
+                    "symbol": info.symbol,
+                    "symbol_id": info.symbol_id,
+                    "delta_version": self.versions[source.table],
+                    "rows": sum(rows for rows, _ in reads),
+                    "file_ids": sorted(int(f) for _, ids in reads for f in ids),
+                }
+            )
+        return out
+
+
+def _run_streamed(plan: Plan, lake: str | None, timings: dict[str, float]) -> SymbolRun:
+    """:func:`run_symbol` reading a UTC day at a time (:mod:`.streamed`): the same table, in memory
+    bounded by a day's events; the gates recompute from the lake chunk by chunk."""
+    primary = plan.sources[plan.primary]
+    symbol_id = dim_symbol.resolve(primary.exchange, primary.symbol, lake=lake).symbol_id
+    chunks = chunk_bounds(plan)
+    pit, stale = PitTally(), {}
+
+    def on_used(used: dict[str, pl.DataFrame], spine: pl.DataFrame) -> None:
+        pit.add(used, spine)
+        stale_counts(used, stale)
+
+    t0 = time.perf_counter()
+    whole = False
+    reader = LakeReader(plan, lake)
+    tally = ChunkTally(on_used=on_used)
+    try:
+        result = compute_streamed(plan, reader, symbol_id=symbol_id, chunks=chunks, tally=tally)
+    except pl.exceptions.ColumnNotFoundError:
+        whole, pit, stale = True, PitTally(), {}
+        reader, tally = LakeReader(plan, lake, whole=True), ChunkTally(on_used=on_used)
+        result = compute_streamed(plan, reader, symbol_id=symbol_id, chunks=chunks, tally=tally)
+    timings["compute"] = time.perf_counter() - t0
+    if tally.first_primary_us is None:
+        timeline = plan.request["timeline"]
+        raise DataNotFoundError(
+            "pipeline: the bars are built from trades, and there are none: "
+            + no_rows_message(
+                "trades", primary.exchange, primary.symbol, (timeline["start"], timeline["end"]), lake=lake
+            )
+        )
+    for name in plan.sources:  # sources no operator reads: read for the lineage only
+        if not any(n == name for n, _, _ in reader._read):
+            for i, (lo, hi) in enumerate(chunks):
+                reader(name, plan.read_start_us(name) if i == 0 else lo, hi)
+    ctx = GateContext(
+        plan=plan,
+        symbol_id=symbol_id,
+        inputs={},
+        result=result,
+        reload=lambda: load_inputs(plan, lake, whole=whole)[0],
+        stream=Streamed(reader=lambda: LakeReader(plan, lake, whole=whole), chunks=chunks, pit=pit),
+    )
+    gates, reasons = _run_gates(ctx, timings)
+    features = _labelled(plan, result.features, timings)
+    notice = span_notice(plan, tally.first_primary_us, tally.last_primary_us)
+    notices = ([notice] if notice else []) + stale_messages(plan, stale)
+    timings["streamed_chunks"] = float(len(chunks))
+    return SymbolRun(
+        primary.symbol,
+        features,
+        gates,
+        reasons,
+        reader.described(),
+        result.unassigned_ratio,
+        timings,
+        notices,
+    )
+
+
+def _run_gates(ctx: GateContext, timings: dict[str, float]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The request's gates, concurrently; outcomes in request order, and the reasons of failures."""
     gates: dict[str, dict[str, Any]] = {}
     reasons: list[str] = []
-    names = requested_gates(plan.constraints)
+    names = requested_gates(ctx.plan.constraints)
 
     def timed_gate(name: str) -> tuple[GateResult, float]:
         t0 = time.perf_counter()
@@ -164,16 +293,15 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
         timings[f"gate.{name}"] = seconds
         gates[name] = outcome.as_dict()
         reasons.extend(outcome.reasons)
+    return gates, reasons
 
+
+def _labelled(plan: Plan, features: pl.DataFrame, timings: dict[str, float]) -> pl.DataFrame:
     t0 = time.perf_counter()
-    features = result.features
     if plan.labels:
         features = add_labels(features, [dict(spec) for spec in plan.labels])
     timings["labels"] = time.perf_counter() - t0
-    symbol = plan.sources[plan.primary].symbol
-    notice = coverage_notice(plan, inputs[plan.primary])
-    notices = ([notice] if notice else []) + stale_state_notices(plan, result.used_rows)
-    return SymbolRun(symbol, features, gates, reasons, described, result.unassigned_ratio, timings, notices)
+    return features
 
 
 def _run_symbol_task(tables: dict[str, dict[str, Any]], lake: str, request: dict[str, Any]) -> SymbolRun:

@@ -1,0 +1,80 @@
+"""How large a request's inputs are, and so whether it runs streamed.
+
+``execution.streaming`` (``auto`` by default) decides between the one-pass engine, which holds every
+input event of the timeline in memory, and the streamed one
+(:mod:`pointline.research.pipeline_v2.streamed`), which reads a UTC day at a time. ``auto`` streams
+when the timeline spans more than one day and the decoded inputs are estimated above
+:data:`STREAM_ABOVE_BYTES`: the row counts in the Delta file statistics of the files that may hold
+the instrument within the time read (their ``symbol_id`` and ``ts_local_us`` ranges), times the
+bytes of the columns read.
+``event_joined`` requests (one output row per event) always run in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pyarrow.compute as pc
+
+from pointline.lake import dim_symbol
+from pointline.lake.storage import file_stats
+from pointline.research.pipeline_v2.columns import source_columns, table_columns
+from pointline.research.pipeline_v2.plan import Plan
+from pointline.research.timeline import US_PER_DAY
+
+#: Estimated decoded input (bytes) above which ``auto`` streams; ``POINTLINE_STREAM_ABOVE_BYTES``
+#: overrides it. A one-pass run with its gates peaks at about twice its inputs.
+STREAM_ABOVE_BYTES = 2 << 30
+#: Bytes a decoded value takes in memory: a scalar column, a list column of book levels.
+_SCALAR_BYTES, _LIST_BYTES = 8, 8 * 25 + 8
+_LIST_COLUMNS = ("bids_px", "bids_qty", "asks_px", "asks_qty")
+
+
+def stream_threshold() -> int:
+    value = os.environ.get("POINTLINE_STREAM_ABOVE_BYTES")
+    return int(value) if value else STREAM_ABOVE_BYTES
+
+
+def should_stream(plan: Plan, setting: str, lake: str) -> bool:
+    """Whether ``plan`` runs streamed under ``execution.streaming`` = ``setting``."""
+    if plan.mode == "event_joined" or setting == "never":
+        return False
+    if setting == "always":
+        return True
+    if plan.end_us - plan.start_us <= US_PER_DAY:
+        return False
+    return estimated_input_bytes(plan, lake) > stream_threshold()
+
+
+def estimated_input_bytes(plan: Plan, lake: str) -> int:
+    """The decoded size of ``plan``'s inputs, estimated from the Delta statistics (an upper bound
+    when files hold several instruments)."""
+    wanted = source_columns(plan)
+    total = 0
+    for name, source in plan.sources.items():
+        columns = wanted.get(name) or table_columns(source.table)
+        width = sum(_LIST_BYTES if c.startswith(_LIST_COLUMNS) else _SCALAR_BYTES for c in columns)
+        symbol_id = dim_symbol.resolve(source.exchange, source.symbol, lake=lake).symbol_id
+        total += width * _rows(
+            source.table, source.exchange, symbol_id, plan.read_start_us(name), plan.end_us, lake
+        )
+    return total
+
+
+def _rows(table: str, exchange: str, symbol_id: int, start_us: int, end_us: int, lake: str) -> int:
+    """Rows of the files of ``exchange`` whose statistics say they may hold ``symbol_id`` between
+    ``start_us`` and ``end_us`` (a file without statistics counts)."""
+    stats = file_stats(table, lake=lake)
+    if stats is None or "num_records" not in stats.column_names:
+        return 0
+    keep = pc.equal(stats.column("partition.exchange"), exchange)
+    for column, test, value in (
+        ("min.symbol_id", pc.less_equal, symbol_id),
+        ("max.symbol_id", pc.greater_equal, symbol_id),
+        ("min.ts_local_us", pc.less, end_us),
+        ("max.ts_local_us", pc.greater_equal, start_us),
+    ):
+        if column in stats.column_names:
+            keep = pc.and_(keep, pc.fill_null(test(stats.column(column), value), True))
+    rows = stats.filter(pc.fill_null(keep, False)).column("num_records")
+    return int(pc.sum(rows).as_py() or 0)

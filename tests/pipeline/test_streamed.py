@@ -1,0 +1,246 @@
+"""Streamed execution (a UTC day at a time, bounded memory) gives the one-pass table, and its gates bite."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+from test_run import PLANTED_DERIVED, PLANTED_PER_EVENT, _with_operator
+
+import pointline
+from pointline.errors import DataNotFoundError
+from pointline.lake import dim_symbol
+from pointline.research import pipeline
+from pointline.research.features.derived import register_derived
+from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
+from pointline.research.pipeline_v2.engine import compute
+from pointline.research.pipeline_v2.plan import build_plan
+from pointline.research.pipeline_v2.runner import LakeReader, load_inputs
+from pointline.research.pipeline_v2.sizing import estimated_input_bytes
+from pointline.research.pipeline_v2.streamed import ChunkTally, chunk_bounds, compute_streamed
+from pointline.research.resample.per_event import register_per_event
+
+HOUR_US = 3_600_000_000
+
+SPINES = {
+    "volume": None,  # the guide's, as the fixture scales it
+    "tick": {"type": "tick", "config": {"n_trades": 97}},
+    "clock": {"type": "clock", "config": {"step": "5m"}},
+    "dollar": {"type": "dollar", "config": {"notional_threshold": 150_000.0}},
+    "dollar_split": {"type": "dollar", "config": {"notional_threshold": 150_000.0, "split_trades": True}},
+    "hybrid": {"type": "hybrid_volume_time", "config": {"volume_threshold": 20.0, "max_time_seconds": 900}},
+}
+
+
+def _request(guide_request: dict[str, Any], spine: str, mode: str = "bar_then_feature") -> dict[str, Any]:
+    request = copy.deepcopy(guide_request)
+    if SPINES[spine] is not None:
+        request["spine"] = copy.deepcopy(SPINES[spine])
+    if mode == "tick_then_bar":
+        request["mode"] = mode
+        request["operators"] += [
+            {"name": "cont_ofi", "stage": "per_event", "agg": "cont_ofi", "source": "quotes_src"},
+            {"name": "signed_volume", "stage": "per_event", "agg": "signed_volume", "source": "trades_src"},
+            {
+                "name": "ofi_sum",
+                "stage": "aggregate",
+                "agg": "column_sum",
+                "source": "quotes_src",
+                "config": {"column": "cont_ofi"},
+                "output_name": "ofi_sum",
+            },
+            {
+                "name": "signed_sum",
+                "stage": "aggregate",
+                "agg": "column_sum",
+                "source": "trades_src",
+                "config": {"column": "signed_volume"},
+                "output_name": "signed_sum",
+            },
+        ]
+    return request
+
+
+def _one_pass_and_streamed(
+    request: dict[str, Any], chunks_of: Any
+) -> tuple[pl.DataFrame, pl.DataFrame, ChunkTally]:
+    plan = build_plan(validate_quant_research_input_v2(request))
+    source = plan.sources[plan.primary]
+    symbol_id = dim_symbol.resolve(source.exchange, source.symbol).symbol_id
+    inputs, _ = load_inputs(plan)
+    one = compute(plan, inputs, symbol_id=symbol_id)
+    tally = ChunkTally()
+    streamed = compute_streamed(
+        plan, LakeReader(plan, None), symbol_id=symbol_id, chunks=chunks_of(plan), tally=tally
+    )
+    assert streamed.unassigned_ratio == one.unassigned_ratio
+    assert_frame_equal(streamed.spine, one.spine)
+    return one.features, streamed.features, tally
+
+
+@pytest.mark.parametrize("spine", sorted(SPINES))
+@pytest.mark.parametrize("chunk_hours", [24, 3])
+def test_streamed_table_is_the_one_pass_table(
+    guide_request: dict[str, Any], spine: str, chunk_hours: int
+) -> None:
+    one, streamed, _ = _one_pass_and_streamed(
+        _request(guide_request, spine), lambda plan: chunk_bounds(plan, chunk_hours * HOUR_US)
+    )
+    assert one.height > 20
+    assert_frame_equal(streamed, one)
+
+
+def test_streamed_per_event_features_carry_across_chunks(guide_request: dict[str, Any]) -> None:
+    # cont_ofi reads the quote before: a chunk's first quote needs the previous chunk's last.
+    one, streamed, _ = _one_pass_and_streamed(
+        _request(guide_request, "volume", "tick_then_bar"), lambda plan: chunk_bounds(plan, 2 * HOUR_US)
+    )
+    assert one["ofi_sum"].abs().sum() > 0
+    assert_frame_equal(streamed, one)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    chunk_minutes=st.integers(min_value=40, max_value=36 * 60),
+    offset_minutes=st.integers(min_value=0, max_value=600),
+)
+def test_any_chunking_gives_the_one_pass_table(
+    guide_request: dict[str, Any], chunk_minutes: int, offset_minutes: int
+) -> None:
+    chunk_us = chunk_minutes * 60_000_000
+    one, streamed, _ = _one_pass_and_streamed(
+        _request(guide_request, "volume", "tick_then_bar"),
+        lambda plan: chunk_bounds(plan, chunk_us, offset_us=(offset_minutes * 60_000_000) % chunk_us),
+    )
+    assert_frame_equal(streamed, one)
+
+
+def _run(request: dict[str, Any], streaming: str, out: Path) -> tuple[dict[str, Any], pl.DataFrame, dict]:
+    request = copy.deepcopy(request)
+    request["execution"] = {"streaming": streaming, "executor": "threads"}
+    request["artifacts"]["output_dir"] = str(out)
+    output = pipeline(request)
+    paths = output["artifacts"]["paths"]
+    lineage = json.loads(Path(paths[1]).read_text())
+    return output, pl.read_parquet(paths[0]), lineage
+
+
+def test_streamed_run_gives_the_one_pass_output(guide_request: dict[str, Any], tmp_path: Path) -> None:
+    request = copy.deepcopy(guide_request)
+    request["constraints"]["check_online_parity"] = True
+    one, one_table, one_lineage = _run(request, "never", tmp_path / "one")
+    streamed, table, lineage = _run(request, "always", tmp_path / "streamed")
+    assert streamed["decision"] == one["decision"] == {"status": "accept", "reasons": []}
+    assert streamed["quality_gates"]["passed_gates"] == one["quality_gates"]["passed_gates"]
+    assert "online_parity_check" in streamed["quality_gates"]["passed_gates"]
+    assert_frame_equal(table, one_table)
+    assert streamed["results"] == one["results"]
+    assert streamed["warnings"] == one["warnings"]
+    assert lineage["inputs"] == one_lineage["inputs"]
+    assert lineage["output_hash"] == one_lineage["output_hash"]
+    gates = streamed["quality_gates"]["gate_results"]
+    assert gates["pit_ordering_check"] == one["quality_gates"]["gate_results"]["pit_ordering_check"]
+    assert gates["lookahead_check"]["n_cuts"] >= 2
+    assert lineage["timings_s"]["per_symbol"]["BTCUSDT"]["streamed_chunks"] == 2
+    assert "streamed_chunks" not in one_lineage["timings_s"]["per_symbol"]["BTCUSDT"]
+
+
+@pytest.mark.parametrize("name", ["peek_next_close", "full_sample_zscore"])
+def test_streamed_run_rejects_planted_lookahead_in_a_derived_feature(
+    guide_request: dict[str, Any], name: str
+) -> None:
+    fn, requires = PLANTED_DERIVED[name]
+    register_derived(name, fn, requires)
+    request = _with_operator(guide_request, {"name": name, "stage": "derive", "agg": name})
+    request["execution"] = {"streaming": "always"}
+    out = pipeline(request)
+    assert out["decision"]["status"] == "reject"
+    assert "lookahead_check" in out["quality_gates"]["failed_gates"]
+
+
+@pytest.mark.parametrize("name", sorted(PLANTED_PER_EVENT))
+def test_streamed_run_rejects_planted_lookahead_in_a_per_event_feature(
+    guide_request: dict[str, Any], name: str
+) -> None:
+    fn, requires = PLANTED_PER_EVENT[name]
+    register_per_event(name, requires)(fn)
+    request = _with_operator(
+        guide_request,
+        {"name": name, "stage": "per_event", "agg": name, "source": "trades_src"},
+        {
+            "name": f"{name}_last",
+            "stage": "aggregate",
+            "agg": "column_last",
+            "source": "trades_src",
+            "config": {"column": name},
+            "output_name": f"{name}_last",
+        },
+        mode="tick_then_bar",
+    )
+    request["execution"] = {"streaming": "always"}
+    out = pipeline(request)
+    assert out["decision"]["status"] == "reject"
+    assert "lookahead_check" in out["quality_gates"]["failed_gates"]
+
+
+def test_a_per_event_feature_looking_back_past_the_carry_is_rejected_when_streamed(
+    guide_request: dict[str, Any],
+) -> None:
+    # A running total over every earlier event is causal, but a chunk sees only the last 64 events
+    # of the one before: the two chunkings of the partition-safety gate disagree, and say why.
+    register_per_event("running_qty", ("qty",))(lambda config: pl.col("qty").cum_sum())
+    request = _with_operator(
+        guide_request,
+        {"name": "running_qty", "stage": "per_event", "agg": "running_qty", "source": "trades_src"},
+        {
+            "name": "running_qty_last",
+            "stage": "aggregate",
+            "agg": "column_last",
+            "source": "trades_src",
+            "config": {"column": "running_qty"},
+            "output_name": "running_qty_last",
+        },
+        mode="tick_then_bar",
+    )
+    assert pipeline(request)["decision"]["status"] == "accept"  # one pass
+    request["execution"] = {"streaming": "always"}
+    out = pipeline(request)
+    assert out["quality_gates"]["failed_gates"] == ["partition_safety_check"]
+    assert any("64 events" in r for r in out["decision"]["reasons"])
+
+
+def test_auto_streams_only_above_the_size_threshold(
+    guide_request: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, lineage = _run(guide_request, "auto", tmp_path / "small")
+    assert "streamed_chunks" not in lineage["timings_s"]["per_symbol"]["BTCUSDT"]
+    monkeypatch.setenv("POINTLINE_STREAM_ABOVE_BYTES", "1000")
+    _, _, lineage = _run(guide_request, "auto", tmp_path / "large")
+    assert lineage["timings_s"]["per_symbol"]["BTCUSDT"]["streamed_chunks"] == 2
+    one_day = copy.deepcopy(guide_request)
+    one_day["timeline"]["end"] = "2024-05-02T00:00:00Z"
+    _, _, lineage = _run(one_day, "auto", tmp_path / "one_day")
+    assert "streamed_chunks" not in lineage["timings_s"]["per_symbol"]["BTCUSDT"]
+
+
+def test_size_estimate_is_near_the_decoded_inputs(guide_request: dict[str, Any]) -> None:
+    plan = build_plan(validate_quant_research_input_v2(guide_request))
+    inputs, _ = load_inputs(plan)
+    held = sum(df.estimated_size() for df in inputs.values())
+    estimate = estimated_input_bytes(plan, pointline.get_lake())
+    assert 0.5 * held < estimate < 3 * held, (estimate, held)
+
+
+def test_streamed_run_without_trades_says_so(guide_request: dict[str, Any]) -> None:
+    request = copy.deepcopy(guide_request)
+    request["timeline"] = {"start": "2024-06-01T00:00:00Z", "end": "2024-06-03T00:00:00Z"}
+    request["execution"] = {"streaming": "always"}
+    with pytest.raises(DataNotFoundError, match="there are none"):
+        pipeline(request)
