@@ -9,6 +9,10 @@ Timed (best of ``--repeat`` runs, after one warm-up run that compiles the Numba 
 - ``gates_with_reproducibility``: the above plus a full re-read and recompute;
 - ``executor_local_kept_workers_s``: two items on ``local`` worker processes, later calls (workers
   kept) against the process's first call (workers started), with ``threads`` for reference.
+- ``pipeline_streamed_peak_rss_mb``: the guide's request with every gate over several days
+  (``--quick``: 4 days of 100k trades; default 6 days of 300k), streamed (a UTC day at a time)
+  against one pass, each in a fresh process: peak memory and time (informational: a streamed run's
+  memory follows a day's events, a one-pass run's the whole timeline's).
 
 Prints JSON lines; the baseline of each gated run is the bare run of the same process (ratio).
 """
@@ -19,6 +23,8 @@ import argparse
 import copy
 import datetime as dt
 import json
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,29 +41,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pipeline
 from conftest import GUIDE_REQUEST  # noqa: E402
 
 
-def prepare(trades_per_day: int) -> Path:
-    lake = ROOT / f"pipeline_lake_{trades_per_day}"
+def prepare(trades_per_day: int, days: int = 1) -> Path:
+    name = f"{trades_per_day}" if days == 1 else f"{trades_per_day}x{days}"
+    lake = ROOT / f"pipeline_lake_{name}"
     if (lake / "trades" / "_delta_log").is_dir():
         return lake
     config = SynthConfig(
         start=dt.date(2024, 5, 1),
-        days=1,
+        days=days,
         exchanges=("binance-futures",),
         symbols=("BTCUSDT",),
         trades_per_day=trades_per_day,
         book_interval_s=1.0,
         seed=3,
     )
-    files = generate_market(ROOT / f"pipeline_raw_{trades_per_day}", config)
+    raw = ROOT / f"pipeline_raw_{name}"
+    files = generate_market(raw, config)
     ingest(files, lake=lake)
+    shutil.rmtree(raw, ignore_errors=True)
     return lake
 
 
-def request_for(lake: Path, out: Path) -> dict:
+def request_for(lake: Path, out: Path, days: int = 1) -> dict:
     request = copy.deepcopy(GUIDE_REQUEST)
     request["timeline"] = {
         "start": "2024-05-01T00:00:00Z",
-        "end": "2024-05-02T00:00:00Z",
+        "end": (dt.date(2024, 5, 1) + dt.timedelta(days=days)).isoformat() + "T00:00:00Z",
         "ts_col": "ts_local_us",
     }
     trades = query.trades("binance-futures", "BTCUSDT", "2024-05-01", "2024-05-02", decoded=True, lake=lake)
@@ -120,6 +129,8 @@ def main() -> None:
         )
     )
     print(json.dumps(executor_overhead(lake, args.repeat)), flush=True)
+    days, per_day = (4, 100_000) if args.quick else (6, 300_000)
+    print(json.dumps(streamed_memory(per_day, days)), flush=True)
     for name, seconds in (("pipeline_gates", gates_s), ("pipeline_gates_with_reproducibility", full_s)):
         print(
             json.dumps(
@@ -134,6 +145,58 @@ def main() -> None:
                 }
             )
         )
+
+
+_PEAK_CHILD = """
+import json, resource, sys, time
+import pointline
+from pointline.research import pipeline
+request = json.loads(sys.argv[1])
+start = time.perf_counter()
+out = pipeline(request, lake=sys.argv[2])
+seconds = time.perf_counter() - start
+# VmHWM: this process's own peak (ru_maxrss would carry the parent's over fork and exec)
+rss = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM'))
+print(json.dumps({"seconds": seconds, "peak_rss": rss, "status": out["decision"]["status"],
+                  "rows": out["results"]["row_count"]}))
+"""
+
+
+def streamed_memory(trades_per_day: int, days: int) -> dict[str, object]:
+    """Peak memory and time of a multi-day guide request with every gate, streamed and in one pass,
+    each in a fresh process (peak RSS is per process)."""
+    lake = prepare(trades_per_day, days)
+    request = request_for(lake, ROOT / "pipeline_streamed_out", days)
+    request["spine"]["config"]["volume_threshold"] = round(
+        request["spine"]["config"]["volume_threshold"] * days / 4, 3
+    )  # ~2,000 bars a day
+    out = {}
+    for streaming in ("always", "never"):
+        request["execution"] = {"streaming": streaming}
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_CHILD, json.dumps(request), str(lake)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        out[streaming] = json.loads(done.stdout.strip().splitlines()[-1])
+    streamed, one = out["always"], out["never"]
+    assert streamed["rows"] == one["rows"], out
+    return {
+        "name": "pipeline_streamed_peak_rss_mb",
+        "value": round(streamed["peak_rss"] / 2**20),
+        "unit": "MB",
+        "baseline": round(one["peak_rss"] / 2**20),
+        "baseline_name": "the same request in one pass",
+        "ratio": round(streamed["peak_rss"] / one["peak_rss"], 3),
+        "days": days,
+        "trades_per_day": trades_per_day,
+        "bars": streamed["rows"],
+        "accepted": streamed["status"] == one["status"] == "accept",
+        "streamed_s": round(streamed["seconds"], 2),
+        "one_pass_s": round(one["seconds"], 2),
+        "note": "informational: every gate on; lower is better",
+    }
 
 
 def _day_of_trades(lake: str) -> int:

@@ -212,7 +212,7 @@ def test_validation_fills_defaults_in_a_copy_and_leaves_the_input_alone() -> Non
         "check_reproducibility": True,
     }
     assert out["artifacts"]["output_dir"] == "/data/research_outputs/btc_mft_volbar"
-    assert out["execution"] == {"executor": "local"}
+    assert out["execution"] == {"executor": "local", "streaming": "auto"}
 
 
 def test_minimal_request_gets_every_documented_default() -> None:

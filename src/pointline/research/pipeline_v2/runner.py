@@ -194,6 +194,9 @@ class LakeReader:
         self._read[(name, lo, hi)] = (df.height, set(df["file_id"].unique().to_list()))
         return df
 
+    def has_read(self, name: str) -> bool:
+        return any(n == name for n, _, _ in self._read)
+
     def described(self) -> list[dict[str, Any]]:
         """What :func:`load_inputs` says of its reads, over every chunk read (each once)."""
         out = []
@@ -247,7 +250,7 @@ def _run_streamed(plan: Plan, lake: str | None, timings: dict[str, float]) -> Sy
             )
         )
     for name in plan.sources:  # sources no operator reads: read for the lineage only
-        if not any(n == name for n, _, _ in reader._read):
+        if not reader.has_read(name):
             for i, (lo, hi) in enumerate(chunks):
                 reader(name, plan.read_start_us(name) if i == 0 else lo, hi)
     ctx = GateContext(
