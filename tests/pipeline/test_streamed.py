@@ -148,7 +148,7 @@ def test_streamed_run_gives_the_one_pass_output(guide_request: dict[str, Any], t
     gates = streamed["quality_gates"]["gate_results"]
     assert gates["pit_ordering_check"] == one["quality_gates"]["gate_results"]["pit_ordering_check"]
     assert gates["lookahead_check"]["n_cuts"] >= 2
-    assert lineage["timings_s"]["per_symbol"]["BTCUSDT"]["streamed_chunks"] == 2
+    assert lineage["timings_s"]["per_symbol"]["BTCUSDT"]["streamed_chunks"] == 2  # UTC days
     assert "streamed_chunks" not in one_lineage["timings_s"]["per_symbol"]["BTCUSDT"]
 
 
@@ -216,14 +216,23 @@ def test_a_per_event_feature_looking_back_past_the_carry_is_rejected_when_stream
     assert any("64 events" in r for r in out["decision"]["reasons"])
 
 
-def test_auto_streams_only_above_the_size_threshold(
+def test_auto_streams_above_the_size_threshold_in_chunks_that_fit(
     guide_request: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, _, lineage = _run(guide_request, "auto", tmp_path / "small")
     assert "streamed_chunks" not in lineage["timings_s"]["per_symbol"]["BTCUSDT"]
-    monkeypatch.setenv("POINTLINE_STREAM_ABOVE_BYTES", "1000")
-    _, _, lineage = _run(guide_request, "auto", tmp_path / "large")
-    assert lineage["timings_s"]["per_symbol"]["BTCUSDT"]["streamed_chunks"] == 2
+    plan = build_plan(validate_quant_research_input_v2(guide_request))
+    estimate = estimated_input_bytes(plan, pointline.get_lake())
+    # Above the threshold: streamed, in chunks of 12 h (a day's share, half the estimate, exceeds
+    # half the threshold; 12 h's, a quarter, does not).
+    monkeypatch.setenv("POINTLINE_STREAM_ABOVE_BYTES", str(int(estimate * 0.6)))
+    out, table, lineage = _run(guide_request, "auto", tmp_path / "large")
+    timings = lineage["timings_s"]["per_symbol"]["BTCUSDT"]
+    assert (timings["streamed_chunks"], timings["streamed_chunk_hours"]) == (4, 12)
+    assert out["decision"]["status"] == "accept", out["decision"]
+    _, one_table, _ = _run(guide_request, "never", tmp_path / "one")
+    assert_frame_equal(table, one_table)
+    # One of the two days: half the estimate, under the threshold: one pass.
     one_day = copy.deepcopy(guide_request)
     one_day["timeline"]["end"] = "2024-05-02T00:00:00Z"
     _, _, lineage = _run(one_day, "auto", tmp_path / "one_day")

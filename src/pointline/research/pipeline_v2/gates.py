@@ -36,7 +36,6 @@ from pointline.research.pipeline_v2.hashing import differing_columns, frame_hash
 from pointline.research.pipeline_v2.plan import Plan
 from pointline.research.pipeline_v2.streamed import (
     PER_EVENT_CARRY,
-    STREAM_CHUNK_US,
     Reader,
     chunk_bounds,
     compute_streamed,
@@ -78,6 +77,7 @@ class Streamed:
     #: A reader on the lake (each call re-reads: the reproducibility gate's fresh read).
     reader: Callable[[], Reader]
     chunks: list[tuple[int, int]]
+    chunk_us: int
     pit: PitTally
 
 
@@ -312,9 +312,10 @@ def partition_safety_check(ctx: GateContext) -> GateResult:
     if ctx.stream is None:
         chunked = compute_chunked(ctx.plan, ctx.inputs, symbol_id=ctx.symbol_id).features
     else:
-        # The run itself is chunked at UTC midnights: this one cuts at noons, so every chunk edge
-        # of one run falls inside a chunk of the other.
-        offset = chunk_bounds(ctx.plan, STREAM_CHUNK_US, offset_us=STREAM_CHUNK_US // 2)
+        # This run's chunk edges fall halfway between the run's own (noons for days): every chunk
+        # edge of one run lies inside a chunk of the other.
+        length = ctx.stream.chunk_us
+        offset = chunk_bounds(ctx.plan, length, offset_us=length // 2)
         chunked = compute_streamed(
             ctx.plan, ctx.stream.reader(), symbol_id=ctx.symbol_id, chunks=offset
         ).features
@@ -328,7 +329,8 @@ def partition_safety_check(ctx: GateContext) -> GateResult:
         reasons = [f"partition_safety_check: day-chunked execution differs from one pass in {bad}"]
     else:
         reasons = [
-            f"partition_safety_check: the streamed run chunked at UTC midnights and at noons differs in {bad}: "
+            "partition_safety_check: the streamed run differs from one whose chunk edges fall halfway "
+            f"between its own in {bad}: "
             "some state does not survive a chunk edge (a per-event feature sees at most the last "
             f"{PER_EVENT_CARRY} events of the chunk before); run with execution.streaming 'never' if it fits in memory"
         ]

@@ -54,7 +54,7 @@ from pointline.research.pipeline_v2.notices import (
     stale_state_notices,
 )
 from pointline.research.pipeline_v2.plan import Plan, build_plan, expand_symbols, symbols_of
-from pointline.research.pipeline_v2.sizing import should_stream
+from pointline.research.pipeline_v2.sizing import stream_chunk_us
 from pointline.research.pipeline_v2.streamed import ChunkTally, chunk_bounds, compute_streamed
 from pointline.scale.executors import map_items
 
@@ -122,8 +122,9 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
     timings: dict[str, float] = {}
     plan = build_plan(request)
     setting = request.get("execution", {}).get("streaming", "auto")
-    if should_stream(plan, setting, pointline.get_lake(lake)):
-        return _run_streamed(plan, lake, timings)
+    chunk_us = stream_chunk_us(plan, setting, pointline.get_lake(lake))
+    if chunk_us is not None:
+        return _run_streamed(plan, lake, chunk_us, timings)
     t0 = time.perf_counter()
     inputs, described = load_inputs(plan, lake)
     timings["load"] = time.perf_counter() - t0
@@ -218,12 +219,12 @@ class LakeReader:
         return out
 
 
-def _run_streamed(plan: Plan, lake: str | None, timings: dict[str, float]) -> SymbolRun:
-    """:func:`run_symbol` reading a UTC day at a time (:mod:`.streamed`): the same table, in memory
-    bounded by a day's events; the gates recompute from the lake chunk by chunk."""
+def _run_streamed(plan: Plan, lake: str | None, chunk_us: int, timings: dict[str, float]) -> SymbolRun:
+    """:func:`run_symbol` reading ``chunk_us`` of the timeline at a time (:mod:`.streamed`): the same
+    table, in memory bounded by a chunk's events; the gates recompute from the lake chunk by chunk."""
     primary = plan.sources[plan.primary]
     symbol_id = dim_symbol.resolve(primary.exchange, primary.symbol, lake=lake).symbol_id
-    chunks = chunk_bounds(plan)
+    chunks = chunk_bounds(plan, chunk_us)
     pit, stale = PitTally(), {}
 
     def on_used(used: dict[str, pl.DataFrame], spine: pl.DataFrame) -> None:
@@ -259,13 +260,16 @@ def _run_streamed(plan: Plan, lake: str | None, timings: dict[str, float]) -> Sy
         inputs={},
         result=result,
         reload=lambda: load_inputs(plan, lake, whole=whole)[0],
-        stream=Streamed(reader=lambda: LakeReader(plan, lake, whole=whole), chunks=chunks, pit=pit),
+        stream=Streamed(
+            reader=lambda: LakeReader(plan, lake, whole=whole), chunks=chunks, chunk_us=chunk_us, pit=pit
+        ),
     )
     gates, reasons = _run_gates(ctx, timings)
     features = _labelled(plan, result.features, timings)
     notice = span_notice(plan, tally.first_primary_us, tally.last_primary_us)
     notices = ([notice] if notice else []) + stale_messages(plan, stale)
     timings["streamed_chunks"] = float(len(chunks))
+    timings["streamed_chunk_hours"] = chunk_us / 3_600_000_000
     return SymbolRun(
         primary.symbol,
         features,

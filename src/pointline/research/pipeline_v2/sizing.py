@@ -2,11 +2,11 @@
 
 ``execution.streaming`` (``auto`` by default) decides between the one-pass engine, which holds every
 input event of the timeline in memory, and the streamed one
-(:mod:`pointline.research.pipeline_v2.streamed`), which reads a UTC day at a time. ``auto`` streams
-when the timeline spans more than one day and the decoded inputs are estimated above
-:data:`STREAM_ABOVE_BYTES`: the row counts in the Delta file statistics of the files that may hold
-the instrument within the time read (their ``symbol_id`` and ``ts_local_us`` ranges), times the
-bytes of the columns read.
+(:mod:`pointline.research.pipeline_v2.streamed`), which reads a chunk of the timeline at a time.
+``auto`` streams when the decoded inputs are estimated above :data:`STREAM_ABOVE_BYTES`: the row
+counts in the Delta file statistics of the files that may hold the instrument within the time read
+(their ``symbol_id`` and ``ts_local_us`` ranges), times the bytes of the columns read. Chunks are UTC
+days, or hours (:data:`CHUNK_HOURS`) when a day's share of the estimate exceeds half the threshold.
 ``event_joined`` requests (one output row per event) always run in one pass.
 """
 
@@ -20,7 +20,6 @@ from pointline.lake import dim_symbol
 from pointline.lake.storage import file_stats
 from pointline.research.pipeline_v2.columns import source_columns, table_columns
 from pointline.research.pipeline_v2.plan import Plan
-from pointline.research.timeline import US_PER_DAY
 
 #: Estimated decoded input (bytes) above which ``auto`` streams; ``POINTLINE_STREAM_ABOVE_BYTES``
 #: overrides it. A one-pass run with its gates peaks at about twice its inputs.
@@ -35,15 +34,24 @@ def stream_threshold() -> int:
     return int(value) if value else STREAM_ABOVE_BYTES
 
 
-def should_stream(plan: Plan, setting: str, lake: str) -> bool:
-    """Whether ``plan`` runs streamed under ``execution.streaming`` = ``setting``."""
+#: Chunk lengths a streamed run chooses from (hours, each dividing a day): the longest whose share
+#: of the estimated inputs stays under half the threshold.
+CHUNK_HOURS = (24, 12, 6, 4, 3, 2, 1)
+_HOUR_US = 3_600_000_000
+
+
+def stream_chunk_us(plan: Plan, setting: str, lake: str) -> int | None:
+    """The chunk length (µs) ``plan`` streams with under ``execution.streaming`` = ``setting``;
+    ``None`` for one pass."""
     if plan.mode == "event_joined" or setting == "never":
-        return False
-    if setting == "always":
-        return True
-    if plan.end_us - plan.start_us <= US_PER_DAY:
-        return False
-    return estimated_input_bytes(plan, lake) > stream_threshold()
+        return None
+    estimate = estimated_input_bytes(plan, lake)
+    threshold = stream_threshold()
+    if setting == "auto" and estimate <= threshold:
+        return None
+    per_hour = estimate / max(1.0, (plan.end_us - plan.start_us) / _HOUR_US)
+    hours = next((h for h in CHUNK_HOURS if per_hour * h <= threshold / 2), CHUNK_HOURS[-1])
+    return hours * _HOUR_US
 
 
 def estimated_input_bytes(plan: Plan, lake: str) -> int:
