@@ -20,16 +20,14 @@ import polars as pl
 from pointline.research.pipeline_v2.engine import (
     BAR_COLUMNS,
     EngineResult,
-    _agg_specs,
     _as_symbol,
-    _bar_only,
     _derive,
     _event_joined,
     _per_event_stage,
-    join_features,
+    aggregate_onto,
 )
 from pointline.research.pipeline_v2.plan import Plan
-from pointline.research.resample import AggregateConfig, aggregate, attach_asof
+from pointline.research.resample import attach_asof
 from pointline.research.resample.assign import assign_with_stats
 from pointline.research.spines import get_builder, spine_config_from_dict
 from pointline.research.timeline import US_PER_DAY
@@ -102,10 +100,7 @@ def compute_chunked(
                 bucketed = pl.concat(filled, how="vertical_relaxed") if filled else events.head(0)
             else:
                 bucketed = _asof_chunked(spine, events, chunks)
-            table = aggregate(
-                bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine)
-            )
-            features = join_features(features, table.drop(_bar_only(table)), chosen)
+            features = aggregate_onto(plan, features, bucketed, chosen, spine)
     features = _derive(plan, features)
     return EngineResult(features=features.sort("bar_index"), spine=spine, timings=timings)
 

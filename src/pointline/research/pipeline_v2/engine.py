@@ -120,22 +120,41 @@ def features_on_spine(
             if not chosen:
                 continue
             if strategy == "bucket":
-                # Only the timeline's events: the rows read before its start serve as-of state
-                # (the state look-back) and are not events a bar could hold or miss.
-                in_timeline = events.filter(pl.col("ts_local_us") >= plan.start_us)
-                bucketed, stats[name] = assign_with_stats(in_timeline, spine)
-                assert isinstance(bucketed, pl.DataFrame)
-                used[name] = bucketed.select("symbol_id", "bar_index", "bucket_start", "ts", "ts_local_us")
+                bucketed, stats[name], used[name] = bucket_events(plan, events, spine)
             else:
-                bucketed = _asof_frame(spine, events)
-                used[f"{name}:asof"] = bucketed.select(
-                    "symbol_id", "bar_index", "bucket_start", "ts", "_state_ts_local_us"
-                ).rename({"_state_ts_local_us": "ts_local_us"})
-            table = aggregate(
-                bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=spine)
-            )
-            features = join_features(features, table.drop(_bar_only(table)), chosen)
+                bucketed, used[f"{name}:asof"] = asof_events(spine, events)
+            features = aggregate_onto(plan, features, bucketed, chosen, spine)
     return features, stats, used
+
+
+def bucket_events(
+    plan: Plan, events: pl.DataFrame, spine: pl.DataFrame
+) -> tuple[pl.DataFrame, AssignStats, pl.DataFrame]:
+    """The timeline's ``events`` assigned to the bars of ``spine``; the assignment statistics; the
+    rows used (what the gates inspect)."""
+    # Only the timeline's events: the rows read before its start serve as-of state (the state
+    # look-back) and are not events a bar could hold or miss.
+    in_timeline = events.filter(pl.col("ts_local_us") >= plan.start_us)
+    bucketed, stats = assign_with_stats(in_timeline, spine)
+    assert isinstance(bucketed, pl.DataFrame)
+    return bucketed, stats, bucketed.select("symbol_id", "bar_index", "bucket_start", "ts", "ts_local_us")
+
+
+def asof_events(spine: pl.DataFrame, state: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One row per bar of ``spine`` with the ``state`` row known at its ``ts``; the rows used."""
+    attached = _asof_frame(spine, state)
+    used = attached.select("symbol_id", "bar_index", "bucket_start", "ts", "_state_ts_local_us").rename(
+        {"_state_ts_local_us": "ts_local_us"}
+    )
+    return attached, used
+
+
+def aggregate_onto(
+    plan: Plan, features: pl.DataFrame, bucketed: pl.DataFrame, ops: list[Operator], spine: pl.DataFrame
+) -> pl.DataFrame:
+    """``features`` (bars of ``spine``) with the outputs of ``ops`` aggregated from ``bucketed``."""
+    table = aggregate(bucketed, AggregateConfig(agg_specs=_agg_specs(ops), mode=plan.mode, spine=spine))
+    return join_features(features, table.drop(_bar_only(table)), ops)
 
 
 def join_features(features: pl.DataFrame, table: pl.DataFrame, ops: list[Operator]) -> pl.DataFrame:

@@ -37,16 +37,14 @@ from pointline.research.pipeline_v2.chunked import day_bounds
 from pointline.research.pipeline_v2.engine import (
     BAR_COLUMNS,
     EngineResult,
-    _agg_specs,
     _as_symbol,
-    _asof_frame,
-    _bar_only,
     _derive,
-    join_features,
+    aggregate_onto,
+    asof_events,
+    bucket_events,
 )
 from pointline.research.pipeline_v2.plan import Plan
-from pointline.research.resample import AggregateConfig, aggregate
-from pointline.research.resample.assign import AssignStats, assign_with_stats
+from pointline.research.resample.assign import AssignStats
 from pointline.research.resample.per_event import apply_per_event
 from pointline.research.spines import get_builder, spine_config_from_dict
 from pointline.research.timeline import US_PER_DAY
@@ -149,13 +147,8 @@ def compute_streamed(
                 if not chosen:
                     continue
                 if strategy == "bucket":
-                    in_timeline = events.filter(pl.col("ts_local_us") >= plan.start_us)
-                    bucketed, stats = assign_with_stats(in_timeline, spine)
-                    assert isinstance(bucketed, pl.DataFrame)
+                    bucketed, stats, used[name] = bucket_events(plan, events, spine)
                     tally.add_stats(name, stats)
-                    used[name] = bucketed.select(
-                        "symbol_id", "bar_index", "bucket_start", "ts", "ts_local_us"
-                    )
                     if name in waiting:
                         bucketed = pl.concat([waiting.pop(name), bucketed], how="vertical_relaxed")
                     if known_to < spine.height:  # rows of bars known in a later chunk wait
@@ -168,14 +161,8 @@ def compute_streamed(
                         state = pl.concat([carried_state[name], events], how="vertical_relaxed")
                     if state.height:
                         carried_state[name] = state.tail(1)
-                    bucketed = _asof_frame(day_spine, state)
-                    used[f"{name}:asof"] = bucketed.select(
-                        "symbol_id", "bar_index", "bucket_start", "ts", "_state_ts_local_us"
-                    ).rename({"_state_ts_local_us": "ts_local_us"})
-                table = aggregate(
-                    bucketed, AggregateConfig(agg_specs=_agg_specs(chosen), mode=plan.mode, spine=day_spine)
-                )
-                features = join_features(features, table.drop(_bar_only(table)), chosen)
+                    bucketed, used[f"{name}:asof"] = asof_events(day_spine, state)
+                features = aggregate_onto(plan, features, bucketed, chosen, day_spine)
         if tally.on_used is not None:
             tally.on_used(used, spine)
         parts.append(features)
