@@ -253,3 +253,43 @@ def test_streamed_run_without_trades_says_so(guide_request: dict[str, Any]) -> N
     request["execution"] = {"streaming": "always"}
     with pytest.raises(DataNotFoundError, match="there are none"):
         pipeline(request)
+
+
+def test_real_tardis_data_streamed_in_short_chunks_gives_the_one_pass_table(
+    lake: Path, tardis_dir: Path
+) -> None:
+    # Real trades and quotes: rows of one message share a receive time, quotes burst, and the
+    # chunk edges (every 7 minutes) fall inside bars and between same-µs rows.
+    from pointline.ingest import ingest
+
+    assert not ingest([tardis_dir / "trades.csv", tardis_dir / "quotes.csv"], lake=lake).failed
+    request = {
+        "schema_version": "2.0",
+        "request_id": "real_streamed",
+        "mode": "tick_then_bar",
+        "timeline": {"start": "2020-02-22T00:00:00Z", "end": "2020-02-22T02:10:00Z"},
+        "sources": [
+            {"name": "t", "table": "trades", "filters": {"exchange": "binance-futures", "symbol": "BTCUSDT"}},
+            {"name": "q", "table": "quotes", "filters": {"exchange": "binance-futures", "symbol": "BTCUSDT"}},
+        ],
+        "spine": {"type": "volume", "config": {"volume_threshold": 25.0}},
+        "operators": [
+            {"name": "vwap", "agg": "trade_vwap", "source": "t"},
+            {"name": "ohlcv", "agg": "ohlcv", "source": "t"},
+            {"name": "flow_imbalance", "agg": "flow_imbalance", "source": "t"},
+            {"name": "spread", "agg": "spread_bps", "source": "q"},
+            {"name": "cont_ofi", "stage": "per_event", "agg": "cont_ofi", "source": "q"},
+            {
+                "name": "ofi",
+                "agg": "column_sum",
+                "source": "q",
+                "config": {"column": "cont_ofi"},
+                "join_strategy": "bucket",
+                "output_name": "ofi",
+            },
+        ],
+    }
+    one, streamed, tally = _one_pass_and_streamed(request, lambda plan: chunk_bounds(plan, 7 * 60_000_000))
+    assert one.height > 50 and one["ofi"].drop_nulls().len() > 5
+    assert tally.stats["q"].n_events > 9_000
+    assert_frame_equal(streamed, one)
