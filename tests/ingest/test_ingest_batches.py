@@ -297,3 +297,59 @@ def test_a_truncated_gzip_read_in_batches_fails_clearly_and_leaves_nothing(tmp_p
     assert "the file looks truncated or corrupt" in (result.reason or "")
     assert {f.uri for f in storage.data_files("trades", lake=lake)} == before
     assert len(list((lake / "trades").rglob("*.parquet"))) == len(before)  # the batches were discarded
+
+
+def _bad_heavy_text(rows: int) -> str:
+    """Trades of which two in three fail a check (non-positive size, unknown side)."""
+    lines = [TRADES_HEADER]
+    for i in range(rows):
+        kind = i % 3
+        lines.append(_trade(i, qty="0") if kind == 0 else _trade(i, side="hold") if kind == 1 else _trade(i))
+    return "".join(lines)
+
+
+def test_quarantine_rows_of_a_batched_file_are_set_aside_on_disk_until_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file of bad rows must land in bounded memory too: past a few rows held, a batch's quarantine
+    # rows wait in Parquet files under the lake's scratch folder, then land after the data commit.
+    from pointline.ingest import landing
+
+    monkeypatch.setattr(landing, "QUARANTINE_HELD_ROWS", 25)
+    path = tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv"
+    path.write_text(_bad_heavy_text(600))
+    spilled: list[Path] = []
+    write = pl.DataFrame.write_parquet
+
+    def spy(frame: pl.DataFrame, file: object, *args: object, **kwargs: object) -> None:
+        if "quarantine-" in str(file):
+            spilled.append(Path(str(file)))
+        write(frame, file, *args, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", spy)
+    batched = _ingest([path], tmp_path / "batched", 8 * 40)
+    whole = _ingest([path], tmp_path / "whole", None)
+    assert len(spilled) >= 10 and not any(p.exists() for p in spilled)
+    assert not (tmp_path / "batched" / landing.SCRATCH_DIR).exists()
+    assert _results(batched) == _results(whole)
+    assert batched.files[0].rows_quarantined == 400
+    assert batched.files[0].reason == "200 non_positive, 200 unknown_side"
+    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+
+
+def test_quarantine_set_aside_for_a_file_that_then_fails_is_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pointline.ingest import landing
+
+    monkeypatch.setattr(landing, "QUARANTINE_HELD_ROWS", 25)
+    lake = tmp_path / "lake"
+    known = tmp_path / "known.csv"
+    known.write_text(TRADES_HEADER + _trade(0))
+    assert _ingest([known], lake, None).files[0].status == "ingested"
+    data = gzip.compress(_bad_heavy_text(3000).encode())
+    path = tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv.gz"
+    path.write_bytes(data[: len(data) * 2 // 3])  # early batches read (and quarantine) fine
+    assert _ingest([path], lake, 8 * 100).files[0].status == "failed"
+    assert read_quarantine(lake).height == 0
+    assert not (lake / landing.SCRATCH_DIR).exists()

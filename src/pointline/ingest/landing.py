@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,16 +48,70 @@ SCRATCH_DIR = ".scratch"
 BATCH_CELLS = 4_000_000
 
 
+#: Quarantine rows a file read in batches holds in memory; more are set aside in Parquet files under
+#: :data:`SCRATCH_DIR` until the file's data commit (a file of bad rows lands in bounded memory too).
+QUARANTINE_HELD_ROWS = 250_000
+
+
 @dataclass
 class Landed:
-    """What a file's commit landed: its rows, its quarantine rows and the notes for its report."""
+    """What a file's commit landed: its rows, how many were quarantined and why (reason → rows,
+    most frequent first), and the notes for its report."""
 
     table: str
     rows_read: int
     rows_written: int
-    quarantined: pl.DataFrame
+    rows_quarantined: int
+    reasons: dict[str, int]
     version: int
     notes: list[str]
+
+
+class _Quarantine:
+    """A file's quarantine rows as its batches find them: held in memory up to
+    :data:`QUARANTINE_HELD_ROWS`, then written to Parquet files in ``scratch``; landed after the
+    file's data commit (:meth:`parts`), deleted if it never comes (:meth:`discard`)."""
+
+    def __init__(self, scratch: Path, file_id: int) -> None:
+        self.scratch, self.file_id = scratch, file_id
+        self.frames: list[pl.DataFrame] = []
+        self.files: list[Path] = []
+        self.rows = 0
+        self.counts: dict[str, int] = {}
+
+    def add(self, rows: pl.DataFrame) -> None:
+        if rows.height == 0:
+            return
+        self.rows += rows.height
+        for reason, n in rows.group_by("reason").len().iter_rows():
+            self.counts[reason] = self.counts.get(reason, 0) + n
+        self.frames.append(rows)
+        if sum(f.height for f in self.frames) >= QUARANTINE_HELD_ROWS:
+            self.scratch.mkdir(parents=True, exist_ok=True)
+            path = (
+                self.scratch / f"quarantine-{self.file_id}-{len(self.files):05d}-{uuid.uuid4().hex}.parquet"
+            )
+            pl.concat(self.frames).write_parquet(path)
+            self.files.append(path)
+            self.frames = []
+
+    def parts(self) -> Iterator[pl.DataFrame]:
+        for path in self.files:
+            yield pl.read_parquet(path)
+        if self.frames:
+            yield pl.concat(self.frames)
+
+    def discard(self) -> None:
+        for path in self.files:
+            path.unlink(missing_ok=True)
+        self.files, self.frames = [], []
+
+    def reasons(self) -> dict[str, int]:
+        return _most_frequent_first(self.counts)
+
+
+def _most_frequent_first(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def land_whole(parsed: Parsed, context: IngestContext, file_id: int, shown: str) -> Landed:
@@ -72,12 +127,14 @@ def land_whole(parsed: Parsed, context: IngestContext, file_id: int, shown: str)
     )
     bad = _with_malformed(bad, parsed.malformed)
     quarantined = _quarantine_rows(parsed, bad, file_id, shown)
-    _after_commit(context, parsed.table, spans, file_id, quarantined)
+    _after_commit(context, parsed.table, spans, file_id, [quarantined])
+    counts = dict(quarantined.group_by("reason").len().iter_rows())
     return Landed(
         table=parsed.table,
         rows_read=parsed.frame.height + parsed.malformed.height,
         rows_written=good.height,
-        quarantined=quarantined,
+        rows_quarantined=quarantined.height,
+        reasons=_most_frequent_first(counts),
         version=version,
         notes=[*parsed.notes, *registered, *notes],
     )
@@ -179,7 +236,7 @@ def _batches_landed(
     staged: storage.StagedAppend | None = None
     first: Parsed | None = None
     spans: list[overlap.Span] = []
-    quarantined: list[pl.DataFrame] = []
+    quarantined = _Quarantine(Path(storage.table_uri(SCRATCH_DIR, context.lake)), file_id)
     rows_read = rows_written = 0
     try:
         for parsed in _reading(batches):
@@ -196,7 +253,7 @@ def _batches_landed(
                 raise _ReaderFailed("the lake cannot take this file in parts")
             spans += overlap.spans_of(good)
             if bad.height:
-                quarantined.append(_quarantine_rows(parsed, bad, file_id, shown))
+                quarantined.add(_quarantine_rows(parsed, bad, file_id, shown))
             rows_read += parsed.frame.height
             rows_written += good.height
             if context.on_batch is not None:
@@ -209,18 +266,18 @@ def _batches_landed(
     except BaseException:
         if staged is not None:
             staged.discard()
+        quarantined.discard()
         raise
-    rows = (
-        pl.concat(quarantined)
-        if quarantined
-        else _quarantine_rows(first, canonical.no_bad_rows(), file_id, shown)
-    )
-    _after_commit(context, first.table, spans, file_id, rows)
+    try:
+        _after_commit(context, first.table, spans, file_id, quarantined.parts())
+    finally:
+        quarantined.discard()
     return Landed(
         table=first.table,
         rows_read=rows_read,
         rows_written=rows_written,
-        quarantined=rows,
+        rows_quarantined=quarantined.rows,
+        reasons=quarantined.reasons(),
         version=version,
         notes=[*first.notes, *(registered or []), *notes],
     )
@@ -262,13 +319,19 @@ def _duplicate_notes(
 
 
 def _after_commit(
-    context: IngestContext, table: str, spans: list[overlap.Span], file_id: int, quarantined: pl.DataFrame
+    context: IngestContext,
+    table: str,
+    spans: list[overlap.Span],
+    file_id: int,
+    quarantined: Iterable[pl.DataFrame],
 ) -> None:
-    """After a file's data commit: index its spans, land its quarantine rows."""
+    """After a file's data commit: index its spans, land its quarantine rows (a commit per part: a
+    crash between them is recovered like one before them, see :mod:`pointline.ingest.runner`)."""
     _crash_hook()
     context.extents.add(table, spans, file_id)
-    if quarantined.height:
-        quarantine.append_rows(quarantined, context.lake, context.writer)
+    for part in quarantined:
+        if part.height:
+            quarantine.append_rows(part, context.lake, context.writer)
 
 
 _data_commits = 0

@@ -35,8 +35,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import polars as pl
-
 from pointline.ingest import instruments, landing, overlap
 from pointline.ingest.detect import detect_format, expand_paths
 from pointline.ingest.registry import (
@@ -225,9 +223,10 @@ def _finish(
     context: IngestContext, base: LedgerEntry, fmt_name: str, landed: landing.Landed, sha: str
 ) -> FileResult:
     """Record the file's ledger row; its result."""
-    bad = landed.quarantined
-    status = manifest.QUARANTINED if bad.height else manifest.INGESTED
-    notes = ([_reason_summary(bad)] if bad.height else []) + landed.notes
+    quarantined = landed.rows_quarantined
+    status = manifest.QUARANTINED if quarantined else manifest.INGESTED
+    summary = ", ".join(f"{n} {reason}" for reason, n in landed.reasons.items())
+    notes = ([summary] if quarantined else []) + landed.notes
     reason = "; ".join(notes) or None
     final = LedgerEntry(
         **{
@@ -237,7 +236,7 @@ def _finish(
             "status": status,
             "rows_read": landed.rows_read,
             "rows_written": landed.rows_written,
-            "rows_quarantined": bad.height,
+            "rows_quarantined": quarantined,
             "reason": reason,
             "delta_version": landed.version if landed.rows_written else None,
             "ingested_at_us": 0,
@@ -252,7 +251,7 @@ def _finish(
         table=landed.table,
         rows_read=landed.rows_read,
         rows_written=landed.rows_written,
-        rows_quarantined=bad.height,
+        rows_quarantined=quarantined,
         reason=reason,
         delta_version=final.delta_version,
         sha256=sha,
@@ -280,8 +279,3 @@ def _failed(context: IngestContext, base: LedgerEntry, fmt_name: str | None, rea
         reason=reason,
         sha256=entry.sha256,
     )
-
-
-def _reason_summary(bad: pl.DataFrame) -> str:
-    counts = bad.group_by("reason").len().sort("len", "reason", descending=[True, False])
-    return ", ".join(f"{n} {r}" for r, n in counts.iter_rows())
