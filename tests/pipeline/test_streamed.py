@@ -19,6 +19,7 @@ from pointline.errors import DataNotFoundError
 from pointline.lake import dim_symbol
 from pointline.research import pipeline
 from pointline.research.features.derived import register_derived
+from pointline.research.pipeline_v2 import streamed as streamed_module
 from pointline.research.pipeline_v2.contract import validate_quant_research_input_v2
 from pointline.research.pipeline_v2.engine import compute
 from pointline.research.pipeline_v2.plan import build_plan
@@ -191,10 +192,12 @@ def test_streamed_run_rejects_planted_lookahead_in_a_per_event_feature(
 
 
 def test_a_per_event_feature_looking_back_past_the_carry_is_rejected_when_streamed(
-    guide_request: dict[str, Any],
+    guide_request: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A running total over every earlier event is causal, but a chunk sees only the last 64 events
-    # of the one before: the two chunkings of the partition-safety gate disagree, and say why.
+    # A running total over every earlier event is causal, but a chunk sees only the last
+    # PER_EVENT_CARRY events of the one before (fewer here than a day's trades): the two chunkings
+    # of the partition-safety gate disagree, and say why.
+    monkeypatch.setattr(streamed_module, "PER_EVENT_CARRY", 64)
     register_per_event("running_qty", ("qty",))(lambda config: pl.col("qty").cum_sum())
     request = _with_operator(
         guide_request,
@@ -213,7 +216,7 @@ def test_a_per_event_feature_looking_back_past_the_carry_is_rejected_when_stream
     request["execution"] = {"streaming": "always"}
     out = pipeline(request)
     assert out["quality_gates"]["failed_gates"] == ["partition_safety_check"]
-    assert any("64 events" in r for r in out["decision"]["reasons"])
+    assert any("events of the chunk before" in r for r in out["decision"]["reasons"])
 
 
 def test_auto_streams_above_the_size_threshold_in_chunks_that_fit(

@@ -30,12 +30,12 @@ from typing import Any
 import polars as pl
 
 from pointline.errors import PointlineError
+from pointline.research.pipeline_v2 import streamed
 from pointline.research.pipeline_v2.chunked import compute_chunked
 from pointline.research.pipeline_v2.engine import EngineResult, compute
 from pointline.research.pipeline_v2.hashing import differing_columns, frame_hash
 from pointline.research.pipeline_v2.plan import Plan
 from pointline.research.pipeline_v2.streamed import (
-    PER_EVENT_CARRY,
     Reader,
     chunk_bounds,
     compute_streamed,
@@ -332,7 +332,7 @@ def partition_safety_check(ctx: GateContext) -> GateResult:
             "partition_safety_check: the streamed run differs from one whose chunk edges fall halfway "
             f"between its own in {bad}: "
             "some state does not survive a chunk edge (a per-event feature sees at most the last "
-            f"{PER_EVENT_CARRY} events of the chunk before); run with execution.streaming 'never' if it fits in memory"
+            f"{streamed.PER_EVENT_CARRY} events of the chunk before); run with execution.streaming 'never' if it fits in memory"
         ]
     return GateResult(
         passed=not bad, details={"differing_columns": bad, "rows": full.height}, reasons=reasons

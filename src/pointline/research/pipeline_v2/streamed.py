@@ -55,8 +55,10 @@ Reader = Callable[[str, int, int], pl.DataFrame]
 
 #: Chunk length of a streamed run (its edges are UTC midnights).
 STREAM_CHUNK_US = US_PER_DAY
-#: Events of the previous chunk a per-event operator sees before a chunk's first event.
-PER_EVENT_CARRY = 64
+#: Events of the previous chunk a per-event operator sees before a chunk's first event: exact for
+#: features looking back up to that many events (rolling windows over trades), at the cost of
+#: computing them again on the carried rows.
+PER_EVENT_CARRY = 100_000
 
 
 @dataclass
