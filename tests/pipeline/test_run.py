@@ -297,10 +297,12 @@ def test_planted_lookahead_in_a_derived_feature_is_rejected(guide_request: dict[
     assert any(name in reason for reason in out["decision"]["reasons"])
 
 
+@pytest.mark.parametrize("streaming", ["never", "always"])
 @pytest.mark.parametrize("name", sorted(PLANTED_PER_EVENT))
 def test_planted_lookahead_in_a_per_event_feature_is_rejected(
-    guide_request: dict[str, Any], name: str
+    guide_request: dict[str, Any], name: str, streaming: str
 ) -> None:
+    # Streamed runs (docs/pipeline.md) recompute chunk by chunk from the lake: the gate bites there too.
     fn, requires = PLANTED_PER_EVENT[name]
     register_per_event(name, requires)(fn)
     request = _with_operator(
@@ -315,6 +317,7 @@ def test_planted_lookahead_in_a_per_event_feature_is_rejected(
         },
         mode="tick_then_bar",
     )
+    request["execution"] = {"streaming": streaming}
     out = pipeline(request)
     assert out["decision"]["status"] == "reject"
     assert "lookahead_check" in out["quality_gates"]["failed_gates"]

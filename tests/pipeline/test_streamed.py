@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
-from test_run import PLANTED_DERIVED, PLANTED_PER_EVENT, _with_operator
+from test_run import PLANTED_DERIVED, _with_operator
 
 import pointline
 from pointline.errors import DataNotFoundError
@@ -160,31 +160,6 @@ def test_streamed_run_rejects_planted_lookahead_in_a_derived_feature(
     fn, requires = PLANTED_DERIVED[name]
     register_derived(name, fn, requires)
     request = _with_operator(guide_request, {"name": name, "stage": "derive", "agg": name})
-    request["execution"] = {"streaming": "always"}
-    out = pipeline(request)
-    assert out["decision"]["status"] == "reject"
-    assert "lookahead_check" in out["quality_gates"]["failed_gates"]
-
-
-@pytest.mark.parametrize("name", sorted(PLANTED_PER_EVENT))
-def test_streamed_run_rejects_planted_lookahead_in_a_per_event_feature(
-    guide_request: dict[str, Any], name: str
-) -> None:
-    fn, requires = PLANTED_PER_EVENT[name]
-    register_per_event(name, requires)(fn)
-    request = _with_operator(
-        guide_request,
-        {"name": name, "stage": "per_event", "agg": name, "source": "trades_src"},
-        {
-            "name": f"{name}_last",
-            "stage": "aggregate",
-            "agg": "column_last",
-            "source": "trades_src",
-            "config": {"column": name},
-            "output_name": f"{name}_last",
-        },
-        mode="tick_then_bar",
-    )
     request["execution"] = {"streaming": "always"}
     out = pipeline(request)
     assert out["decision"]["status"] == "reject"
