@@ -271,3 +271,16 @@ def test_real_tardis_data_streamed_in_short_chunks_gives_the_one_pass_table(
     assert one.height > 50 and one["ofi"].drop_nulls().len() > 5
     assert tally.stats["q"].n_events > 9_000
     assert_frame_equal(streamed, one)
+
+
+def test_the_threshold_is_at_most_an_eighth_of_the_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pointline.research.pipeline_v2 import sizing
+
+    monkeypatch.delenv("POINTLINE_STREAM_ABOVE_BYTES", raising=False)
+    pages = {"SC_PHYS_PAGES": 2 << 20, "SC_PAGE_SIZE": 4096}  # an 8 GiB machine
+    monkeypatch.setattr(sizing.os, "sysconf", lambda name: pages[name])
+    assert sizing.stream_threshold() == 1 << 30
+    pages["SC_PHYS_PAGES"] = 64 << 20  # 256 GiB
+    assert sizing.stream_threshold() == sizing.STREAM_ABOVE_BYTES
+    monkeypatch.setenv("POINTLINE_STREAM_ABOVE_BYTES", "12345")
+    assert sizing.stream_threshold() == 12345
