@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +285,17 @@ def test_the_threshold_is_at_most_an_eighth_of_the_memory(monkeypatch: pytest.Mo
     assert sizing.stream_threshold() == sizing.STREAM_ABOVE_BYTES
     monkeypatch.setenv("POINTLINE_STREAM_ABOVE_BYTES", "12345")
     assert sizing.stream_threshold() == 12345
+
+
+def test_a_streamed_run_reports_each_chunk_and_pass(
+    guide_request: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    request = copy.deepcopy(guide_request)
+    request["execution"] = {"streaming": "always", "executor": "threads"}
+    with caplog.at_level(logging.INFO, logger="pointline.pipeline"):
+        pipeline(request)
+    messages = [r.getMessage() for r in caplog.records if r.name == "pointline.pipeline.streamed"]
+    assert "BTCUSDT: bars, chunk 1 of 2 (2024-05-01T00:00 to 2024-05-02T00:00)" in messages
+    assert any(m.startswith("BTCUSDT: features, chunk 2 of 2") for m in messages)
+    for gate in ("lookahead_check", "reproducibility_check", "partition_safety_check"):
+        assert any(m.startswith(f"BTCUSDT {gate}: ") for m in messages), gate

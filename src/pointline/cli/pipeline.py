@@ -6,12 +6,16 @@ gate, 2 = invalid request (or another user error such as missing data).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.status import Status
 from rich.table import Table
 
 from pointline.cli.console import make_console
@@ -46,7 +50,7 @@ def run(
     request = _load_valid(request_file)
     from pointline.research.pipeline_v2.runner import run_request
 
-    with user_errors(exit_code=2):
+    with user_errors(exit_code=2), _progress(err_console if as_json else console):
         output = run_request(request)
     # With --json, stdout holds the JSON alone (pipe it to jq); the summary goes to stderr.
     render_summary(output, err_console if as_json else console)
@@ -54,6 +58,32 @@ def run(
         print(json.dumps(output, indent=2, default=str))
     accepted = isinstance(output.get("decision"), dict) and output["decision"].get("status") == "accept"
     raise typer.Exit(0 if accepted else 1)
+
+
+class _LatestRecord(logging.Handler):
+    """Shows each progress record of a run (a streamed run's chunks) on a status line."""
+
+    def __init__(self, status: Status) -> None:
+        super().__init__(logging.INFO)
+        self.status = status
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.status.update(f"running: {_escape(record.getMessage())}")
+
+
+@contextlib.contextmanager
+def _progress(out: Console) -> Iterator[None]:
+    """A status line while a request runs; a streamed run reports its chunks on it (on a terminal)."""
+    logger = logging.getLogger("pointline.pipeline")
+    with out.status("running the request") as status:
+        handler, level = _LatestRecord(status), logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 def render_summary(output: dict[str, Any], out: Console) -> None:

@@ -270,6 +270,10 @@ def lookahead_check(ctx: GateContext) -> GateResult:
     return GateResult(passed=not reasons, details=details, reasons=reasons)
 
 
+def _symbol(ctx: GateContext) -> str:
+    return ctx.plan.sources[ctx.plan.primary].symbol
+
+
 def _streamed_until(ctx: GateContext, stream: Streamed, boundary: dict[str, Any]) -> pl.DataFrame:
     """A streamed run on the inputs as known right after ``boundary`` (:func:`truncate_inputs`
     applied to each chunk read), stopped after the chunk holding it."""
@@ -282,7 +286,12 @@ def _streamed_until(ctx: GateContext, stream: Streamed, boundary: dict[str, Any]
         return truncate_inputs({name: read(name, lo, hi)}, ctx.plan.primary, boundary)[name]
 
     return compute_streamed(
-        ctx.plan, truncated, symbol_id=ctx.symbol_id, chunks=stream.chunks, last_chunk=cut
+        ctx.plan,
+        truncated,
+        symbol_id=ctx.symbol_id,
+        chunks=stream.chunks,
+        last_chunk=cut,
+        label=f"{_symbol(ctx)} lookahead_check",
     ).features
 
 
@@ -294,7 +303,11 @@ def reproducibility_check(ctx: GateContext) -> GateResult:
     else:
         stream = ctx.stream
         again = compute_streamed(
-            ctx.plan, stream.reader(), symbol_id=ctx.symbol_id, chunks=stream.chunks
+            ctx.plan,
+            stream.reader(),
+            symbol_id=ctx.symbol_id,
+            chunks=stream.chunks,
+            label=f"{_symbol(ctx)} reproducibility_check",
         ).features
     second = frame_hash(again)
     reasons = (
@@ -317,7 +330,11 @@ def partition_safety_check(ctx: GateContext) -> GateResult:
         length = ctx.stream.chunk_us
         offset = chunk_bounds(ctx.plan, length, offset_us=length // 2)
         chunked = compute_streamed(
-            ctx.plan, ctx.stream.reader(), symbol_id=ctx.symbol_id, chunks=offset
+            ctx.plan,
+            ctx.stream.reader(),
+            symbol_id=ctx.symbol_id,
+            chunks=offset,
+            label=f"{_symbol(ctx)} partition_safety_check",
         ).features
     full = ctx.result.features
     if chunked.columns != full.columns and set(chunked.columns) == set(full.columns):

@@ -235,12 +235,13 @@ def _run_streamed(plan: Plan, lake: str | None, chunk_us: int, timings: dict[str
     whole = False
     reader = LakeReader(plan, lake)
     tally = ChunkTally(on_used=on_used)
+    label = primary.symbol
     try:
-        result = compute_streamed(plan, reader, symbol_id=symbol_id, chunks=chunks, tally=tally)
+        result = compute_streamed(plan, reader, symbol_id=symbol_id, chunks=chunks, tally=tally, label=label)
     except pl.exceptions.ColumnNotFoundError:
         whole, pit, stale = True, PitTally(), {}
         reader, tally = LakeReader(plan, lake, whole=True), ChunkTally(on_used=on_used)
-        result = compute_streamed(plan, reader, symbol_id=symbol_id, chunks=chunks, tally=tally)
+        result = compute_streamed(plan, reader, symbol_id=symbol_id, chunks=chunks, tally=tally, label=label)
     timings["compute"] = time.perf_counter() - t0
     if tally.first_primary_us is None:
         timeline = plan.request["timeline"]

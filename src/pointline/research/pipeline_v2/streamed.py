@@ -28,6 +28,7 @@ accumulated chunk by chunk in a :class:`ChunkTally` instead of keeping the rows.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -47,7 +48,10 @@ from pointline.research.pipeline_v2.plan import Plan
 from pointline.research.resample.assign import AssignStats
 from pointline.research.resample.per_event import apply_per_event
 from pointline.research.spines import get_builder, spine_config_from_dict
-from pointline.research.timeline import US_PER_DAY
+from pointline.research.timeline import US_PER_DAY, us_to_iso
+
+#: Progress of a streamed run: an INFO record per chunk and pass (``pointline run`` shows the latest).
+log = logging.getLogger("pointline.pipeline.streamed")
 
 #: ``read(source name, lo, hi)``: that source's decoded events with ``lo <= ts_local_us < hi``, in
 #: the total order.
@@ -110,20 +114,22 @@ def compute_streamed(
     chunks: list[tuple[int, int]],
     tally: ChunkTally | None = None,
     last_chunk: int | None = None,
+    label: str = "",
 ) -> EngineResult:
     """The feature table of ``plan`` from inputs read chunk by chunk (see the module docstring).
 
     ``chunks`` tile ``[plan.start_us, plan.end_us)`` in order. ``last_chunk`` (an index) stops after
     that chunk, as if the inputs ended there: every bar not yet known is put out with what it has
     (the lookahead gate recomputes only up to its cut). ``used_rows`` of the result stays empty:
-    ``tally`` receives them chunk by chunk.
+    ``tally`` receives them chunk by chunk. ``label`` names the run in the progress records
+    (:data:`log`).
     """
     tally = tally if tally is not None else ChunkTally()
     if plan.mode == "event_joined":  # one row per event: the table itself is as large as the input
         raise ValueError("event_joined requests are computed in one pass")
     stop = len(chunks) - 1 if last_chunk is None else last_chunk
     chunks = chunks[: stop + 1]
-    spine = _spine(plan, read, symbol_id, chunks, tally, end_us=plan.end_us)
+    spine = _spine(plan, read, symbol_id, chunks, tally, end_us=plan.end_us, label=label)
 
     carried_events: dict[str, pl.DataFrame] = {}
     waiting: dict[str, pl.DataFrame] = {}
@@ -133,6 +139,7 @@ def compute_streamed(
     index = spine["bar_index"]
     parts = []
     for i, (lo, hi) in enumerate(chunks):
+        _progress(label, "features", i, chunks)
         last = i == len(chunks) - 1
         known_to = spine.height if last else int((ts < hi).sum())
         day_spine = spine.slice(known_from, known_to - known_from)
@@ -174,15 +181,29 @@ def compute_streamed(
     return EngineResult(features=features.sort("bar_index"), spine=spine, assign_stats=dict(tally.stats))
 
 
+def _progress(label: str, step: str, i: int, chunks: list[tuple[int, int]]) -> None:
+    if log.isEnabledFor(logging.INFO):
+        lo, hi = chunks[i]
+        span = f"{us_to_iso(lo)[:16]} to {us_to_iso(hi)[:16]}"
+        log.info("%s%s, chunk %d of %d (%s)", f"{label}: " if label else "", step, i + 1, len(chunks), span)
+
+
 def _spine(
-    plan: Plan, read: Reader, symbol_id: int, chunks: list[tuple[int, int]], tally: ChunkTally, end_us: int
+    plan: Plan,
+    read: Reader,
+    symbol_id: int,
+    chunks: list[tuple[int, int]],
+    tally: ChunkTally,
+    end_us: int,
+    label: str,
 ) -> pl.DataFrame:
     """Pass 1: the bars of the timeline, the builder's state carried from chunk to chunk."""
     builder = get_builder(plan.spine_type)
     config = spine_config_from_dict(plan.spine_type, plan.spine_config)
     state = builder.initial_state(config, plan.start_us, symbol_id=symbol_id, start_ts_us=plan.start_us)
     bars = []
-    for lo, hi in chunks:
+    for i, (lo, hi) in enumerate(chunks):
+        _progress(label, "bars", i, chunks)
         trades = read(plan.primary, lo, hi)
         tally.add_primary(trades)
         chunk_bars, state = builder.advance(state, trades)
