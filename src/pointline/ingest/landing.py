@@ -75,6 +75,7 @@ class _Quarantine:
     def __init__(self, scratch: Path, file_id: int) -> None:
         self.scratch, self.file_id = scratch, file_id
         self.frames: list[pl.DataFrame] = []
+        self.held = 0  # rows in ``frames``
         self.files: list[Path] = []
         self.rows = 0
         self.counts: dict[str, int] = {}
@@ -86,14 +87,15 @@ class _Quarantine:
         for reason, n in rows.group_by("reason").len().iter_rows():
             self.counts[reason] = self.counts.get(reason, 0) + n
         self.frames.append(rows)
-        if sum(f.height for f in self.frames) >= QUARANTINE_HELD_ROWS:
+        self.held += rows.height
+        if self.held >= QUARANTINE_HELD_ROWS:
             self.scratch.mkdir(parents=True, exist_ok=True)
             path = (
                 self.scratch / f"quarantine-{self.file_id}-{len(self.files):05d}-{uuid.uuid4().hex}.parquet"
             )
             pl.concat(self.frames).write_parquet(path)
             self.files.append(path)
-            self.frames = []
+            self.frames, self.held = [], 0
 
     def parts(self) -> Iterator[pl.DataFrame]:
         for path in self.files:
@@ -104,7 +106,7 @@ class _Quarantine:
     def discard(self) -> None:
         for path in self.files:
             path.unlink(missing_ok=True)
-        self.files, self.frames = [], []
+        self.files, self.frames, self.held = [], [], 0
 
     def reasons(self) -> dict[str, int]:
         return _most_frequent_first(self.counts)

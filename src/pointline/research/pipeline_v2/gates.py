@@ -270,8 +270,19 @@ def lookahead_check(ctx: GateContext) -> GateResult:
     return GateResult(passed=not reasons, details=details, reasons=reasons)
 
 
-def _symbol(ctx: GateContext) -> str:
-    return ctx.plan.sources[ctx.plan.primary].symbol
+def _recompute(
+    ctx: GateContext, gate: str, read: Reader, chunks: list[tuple[int, int]], last_chunk: int | None = None
+) -> pl.DataFrame:
+    """A gate's streamed run of the request (progress records named after the gate)."""
+    symbol = ctx.plan.sources[ctx.plan.primary].symbol
+    return compute_streamed(
+        ctx.plan,
+        read,
+        symbol_id=ctx.symbol_id,
+        chunks=chunks,
+        last_chunk=last_chunk,
+        label=f"{symbol} {gate}",
+    ).features
 
 
 def _streamed_until(ctx: GateContext, stream: Streamed, boundary: dict[str, Any]) -> pl.DataFrame:
@@ -285,14 +296,7 @@ def _streamed_until(ctx: GateContext, stream: Streamed, boundary: dict[str, Any]
     def truncated(name: str, lo: int, hi: int) -> pl.DataFrame:
         return truncate_inputs({name: read(name, lo, hi)}, ctx.plan.primary, boundary)[name]
 
-    return compute_streamed(
-        ctx.plan,
-        truncated,
-        symbol_id=ctx.symbol_id,
-        chunks=stream.chunks,
-        last_chunk=cut,
-        label=f"{_symbol(ctx)} lookahead_check",
-    ).features
+    return _recompute(ctx, "lookahead_check", truncated, stream.chunks, last_chunk=cut)
 
 
 @register_gate("reproducibility_check")
@@ -301,14 +305,7 @@ def reproducibility_check(ctx: GateContext) -> GateResult:
     if ctx.stream is None:
         again = compute(ctx.plan, ctx.reload(), symbol_id=ctx.symbol_id).features
     else:
-        stream = ctx.stream
-        again = compute_streamed(
-            ctx.plan,
-            stream.reader(),
-            symbol_id=ctx.symbol_id,
-            chunks=stream.chunks,
-            label=f"{_symbol(ctx)} reproducibility_check",
-        ).features
+        again = _recompute(ctx, "reproducibility_check", ctx.stream.reader(), ctx.stream.chunks)
     second = frame_hash(again)
     reasons = (
         []
@@ -329,13 +326,7 @@ def partition_safety_check(ctx: GateContext) -> GateResult:
         # edge of one run lies inside a chunk of the other.
         length = ctx.stream.chunk_us
         offset = chunk_bounds(ctx.plan, length, offset_us=length // 2)
-        chunked = compute_streamed(
-            ctx.plan,
-            ctx.stream.reader(),
-            symbol_id=ctx.symbol_id,
-            chunks=offset,
-            label=f"{_symbol(ctx)} partition_safety_check",
-        ).features
+        chunked = _recompute(ctx, "partition_safety_check", ctx.stream.reader(), offset)
     full = ctx.result.features
     if chunked.columns != full.columns and set(chunked.columns) == set(full.columns):
         chunked = chunked.select(full.columns)

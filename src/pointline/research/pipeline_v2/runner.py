@@ -53,9 +53,14 @@ from pointline.research.pipeline_v2.notices import (
     stale_messages,
     stale_state_notices,
 )
-from pointline.research.pipeline_v2.plan import Plan, build_plan, expand_symbols, symbols_of
+from pointline.research.pipeline_v2.plan import Plan, Source, build_plan, expand_symbols, symbols_of
 from pointline.research.pipeline_v2.sizing import stream_chunk_us
-from pointline.research.pipeline_v2.streamed import ChunkTally, chunk_bounds, compute_streamed
+from pointline.research.pipeline_v2.streamed import (
+    ChunkTally,
+    chunk_bounds,
+    chunk_read_start,
+    compute_streamed,
+)
 from pointline.scale.executors import map_items
 
 #: Gates run concurrently in this many threads (they only read the computed context).
@@ -101,20 +106,36 @@ def load_inputs(
         )
         assert isinstance(df, pl.DataFrame)
         frames[name] = df
-        info = dim_symbol.resolve(source.exchange, source.symbol, lake=lake)
-        described.append(
-            {
-                "source": name,
-                "table": source.table,
-                "exchange": source.exchange,
-                "symbol": info.symbol,
-                "symbol_id": info.symbol_id,
-                "delta_version": version,
-                "rows": df.height,
-                "file_ids": sorted(int(x) for x in df["file_id"].unique().to_list()) if df.height else [],
-            }
-        )
+        file_ids = set(df["file_id"].unique().to_list()) if df.height else set()
+        described.append(_described(name, source, lake, version, df.height, file_ids))
     return frames, described
+
+
+def _described(
+    name: str, source: Source, lake: str | None, version: int | None, rows: int, file_ids: set[int]
+) -> dict[str, Any]:
+    """A source's entry in the lineage's ``inputs``: what was read, from which table version and files."""
+    info = dim_symbol.resolve(source.exchange, source.symbol, lake=lake)
+    return {
+        "source": name,
+        "table": source.table,
+        "exchange": source.exchange,
+        "symbol": info.symbol,
+        "symbol_id": info.symbol_id,
+        "delta_version": version,
+        "rows": rows,
+        "file_ids": sorted(int(f) for f in file_ids),
+    }
+
+
+def _no_trades(plan: Plan, lake: str | None) -> DataNotFoundError:
+    primary, timeline = plan.sources[plan.primary], plan.request["timeline"]
+    return DataNotFoundError(
+        "pipeline: the bars are built from trades, and there are none: "
+        + no_rows_message(
+            "trades", primary.exchange, primary.symbol, (timeline["start"], timeline["end"]), lake=lake
+        )
+    )
 
 
 def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
@@ -128,18 +149,10 @@ def run_symbol(request: dict[str, Any], lake: str | None = None) -> SymbolRun:
     t0 = time.perf_counter()
     inputs, described = load_inputs(plan, lake)
     timings["load"] = time.perf_counter() - t0
-    primary = plan.sources[plan.primary]
     if inputs[plan.primary].height == 0:
-        timeline = plan.request["timeline"]
-        raise DataNotFoundError(
-            "pipeline: the bars are built from trades, and there are none: "
-            + no_rows_message(
-                "trades", primary.exchange, primary.symbol, (timeline["start"], timeline["end"]), lake=lake
-            )
-        )
-    symbol_id = dim_symbol.resolve(
-        plan.sources[plan.primary].exchange, plan.sources[plan.primary].symbol, lake=lake
-    ).symbol_id
+        raise _no_trades(plan, lake)
+    primary = plan.sources[plan.primary]
+    symbol_id = dim_symbol.resolve(primary.exchange, primary.symbol, lake=lake).symbol_id
 
     t0 = time.perf_counter()
     whole = False
@@ -203,19 +216,8 @@ class LakeReader:
         out = []
         for name, source in self.plan.sources.items():
             reads = [v for (n, _, _), v in self._read.items() if n == name]
-            info = dim_symbol.resolve(source.exchange, source.symbol, lake=self.lake)
-            out.append(
-                {
-                    "source": name,
-                    "table": source.table,
-                    "exchange": source.exchange,
-                    "symbol": info.symbol,
-                    "symbol_id": info.symbol_id,
-                    "delta_version": self.versions[source.table],
-                    "rows": sum(rows for rows, _ in reads),
-                    "file_ids": sorted(int(f) for _, ids in reads for f in ids),
-                }
-            )
+            rows, file_ids = sum(r for r, _ in reads), set().union(*(ids for _, ids in reads))
+            out.append(_described(name, source, self.lake, self.versions[source.table], rows, file_ids))
         return out
 
 
@@ -244,17 +246,11 @@ def _run_streamed(plan: Plan, lake: str | None, chunk_us: int, timings: dict[str
         result = compute_streamed(plan, reader, symbol_id=symbol_id, chunks=chunks, tally=tally, label=label)
     timings["compute"] = time.perf_counter() - t0
     if tally.first_primary_us is None:
-        timeline = plan.request["timeline"]
-        raise DataNotFoundError(
-            "pipeline: the bars are built from trades, and there are none: "
-            + no_rows_message(
-                "trades", primary.exchange, primary.symbol, (timeline["start"], timeline["end"]), lake=lake
-            )
-        )
+        raise _no_trades(plan, lake)
     for name in plan.sources:  # sources no operator reads: read for the lineage only
         if not reader.has_read(name):
             for i, (lo, hi) in enumerate(chunks):
-                reader(name, plan.read_start_us(name) if i == 0 else lo, hi)
+                reader(name, chunk_read_start(plan, name, i, lo), hi)
     ctx = GateContext(
         plan=plan,
         symbol_id=symbol_id,

@@ -106,6 +106,12 @@ def chunk_bounds(plan: Plan, chunk_us: int = STREAM_CHUNK_US, offset_us: int = 0
     return [(lo + offset_us, hi + offset_us) for lo, hi in day_bounds(start, end, chunk_us)]
 
 
+def chunk_read_start(plan: Plan, source: str, index: int, lo: int) -> int:
+    """Where chunk ``index`` (starting at ``lo``) reads ``source``: the first chunk from the source's
+    read start (:meth:`Plan.read_start_us`: state sources an hour early), the others from ``lo``."""
+    return plan.read_start_us(source) if index == 0 else lo
+
+
 def compute_streamed(
     plan: Plan,
     read: Reader,
@@ -129,7 +135,7 @@ def compute_streamed(
         raise ValueError("event_joined requests are computed in one pass")
     stop = len(chunks) - 1 if last_chunk is None else last_chunk
     chunks = chunks[: stop + 1]
-    spine = _spine(plan, read, symbol_id, chunks, tally, end_us=plan.end_us, label=label)
+    spine = _spine(plan, read, symbol_id, chunks, tally, label)
 
     carried_events: dict[str, pl.DataFrame] = {}
     waiting: dict[str, pl.DataFrame] = {}
@@ -149,7 +155,7 @@ def compute_streamed(
             ops = plan.operators_for(name)
             if not ops:
                 continue
-            events = read(name, plan.read_start_us(name) if i == 0 else lo, hi)
+            events = read(name, chunk_read_start(plan, name, i, lo), hi)
             events = _as_symbol(_per_event(plan, name, events, carried_events), symbol_id)
             for strategy in ("bucket", "asof_backward"):
                 chosen = [op for op in ops if op.join_strategy == strategy]
@@ -194,7 +200,6 @@ def _spine(
     symbol_id: int,
     chunks: list[tuple[int, int]],
     tally: ChunkTally,
-    end_us: int,
     label: str,
 ) -> pl.DataFrame:
     """Pass 1: the bars of the timeline, the builder's state carried from chunk to chunk."""
@@ -208,7 +213,7 @@ def _spine(
         tally.add_primary(trades)
         chunk_bars, state = builder.advance(state, trades)
         bars.append(chunk_bars)
-    bars.append(builder.finish(state, end_us))
+    bars.append(builder.finish(state, plan.end_us))
     filled = [b for b in bars if b.height]
     return pl.concat(filled, how="vertical_relaxed") if filled else bars[-1]
 
