@@ -372,7 +372,8 @@ def _with_malformed(bad: pl.DataFrame, malformed: pl.DataFrame) -> pl.DataFrame:
 def _quarantine_rows(parsed: Parsed, bad: pl.DataFrame, file_id: int, path: str) -> pl.DataFrame:
     """Quarantine rows of ``bad``: a staged row (``_row``) rendered back as text, or a malformed
     line's own text (``raw``)."""
-    raw = raw_text(parsed.source[bad["_row"].drop_nulls()])
+    rows = bad["_row"].drop_nulls()
+    raw = raw_text(parsed.source_rows(rows)) if rows.len() else pl.Series("raw", [], dtype=pl.Utf8)
     if "raw" in bad.columns:
         rendered = iter(raw.to_list())
         raw = pl.Series([r if r is not None else next(rendered) for r in bad["raw"].to_list()], dtype=pl.Utf8)

@@ -11,7 +11,9 @@ decimal **text** (exact encoding needs the instrument's exponents, which the tra
 - ``book_snapshot_25``: ``bid_px_{i}``, ``bid_qty_{i}``, ``ask_px_{i}``, ``ask_qty_{i}`` text for
   ``i < levels`` (level 0 = best).
 
-``source`` keeps the file's own columns (same rows) to render the raw text of quarantined rows.
+``source`` keeps the file's own columns (same rows) to render the raw text of quarantined rows; a
+reader that keeps no text (:mod:`pointline.ingest.fused_csv`) leaves it ``None`` and sets
+``load_source`` to read them when a row is quarantined (:meth:`Parsed.source_rows`).
 ``malformed`` holds the lines that are not well-formed CSV rows (``file_line_number``, ``raw``):
 they are quarantined as ``unparseable`` and the file's other rows still land.
 """
@@ -26,7 +28,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +64,7 @@ class Parsed:
 
     table: str
     frame: pl.DataFrame
-    source: pl.DataFrame
+    source: pl.DataFrame | None
     levels: int = 0
     notes: list[str] = field(default_factory=list)
     malformed: pl.DataFrame = field(default_factory=lambda: _no_malformed())
@@ -70,6 +72,16 @@ class Parsed:
     #: (:func:`pointline.ingest.canonical.instruments_in`); ``uniform`` when every row carries the one.
     instruments: list[tuple[str, str]] | None = None
     uniform: bool = False
+    #: Reads ``source`` when it was left ``None`` (the same rows as ``frame``).
+    load_source: Callable[[], pl.DataFrame] | None = None
+
+    def source_rows(self, rows: pl.Series) -> pl.DataFrame:
+        """The file's own columns of the staged ``rows`` (indices into ``frame``)."""
+        if self.source is None:
+            if self.load_source is None:
+                raise ValueError("this staged file keeps no source columns")
+            self.source = self.load_source()
+        return self.source[rows]
 
 
 class Format:

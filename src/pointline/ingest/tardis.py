@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pointline.ingest import fused_csv
 from pointline.ingest.registry import (
     REASON_UNKNOWN_SIDE,
     REASON_UNPARSEABLE,
@@ -60,6 +61,11 @@ class TardisCsv(Format):
         return head.startswith("exchange,symbol,timestamp,local_timestamp")
 
     def read(self, path: Path, options: ReadOptions) -> Parsed:
+        fused = fused_csv.read(path)
+        if fused is not None:  # a plain file: inflated and parsed in one pass
+            fused.load_source = lambda: _source(path, fused.frame.height)
+            fused.notes += _ignored(options)
+            return fused
         df, malformed = read_csv_rows(path, int_columns=_INT_COLUMNS)
         parsed = _staged(path, df, options)
         parsed.malformed = malformed
@@ -88,10 +94,24 @@ def _staged(path: Path, df: pl.DataFrame, options: ReadOptions) -> Parsed:
     # Line numbers are taken before blank lines (all-null rows, not data) are dropped.
     df = drop_blank_lines(df)
     parsed = _trades(df) if kind == "trades" else _quotes(df) if kind == "quotes" else _book(df)
-    given = [f"--{k} {v}" for k, v in (("exchange", options.exchange), ("symbol", options.symbol)) if v]
-    if given:
-        parsed.notes.append(f"{' and '.join(given)} ignored: Tardis rows name their own exchange and symbol")
+    parsed.notes += _ignored(options)
     return parsed
+
+
+def _ignored(options: ReadOptions) -> list[str]:
+    given = [f"--{k} {v}" for k, v in (("exchange", options.exchange), ("symbol", options.symbol)) if v]
+    if not given:
+        return []
+    return [f"{' and '.join(given)} ignored: Tardis rows name their own exchange and symbol"]
+
+
+def _source(path: Path, rows: int) -> pl.DataFrame:
+    """The file's own columns, for rendering quarantined rows of a fused read (which keeps no
+    text): the general reader's, row for row (a plain file has no blank or malformed line)."""
+    df, malformed = read_csv_rows(path, int_columns=_INT_COLUMNS)
+    if df.height != rows or malformed.height:
+        raise FileFormatError(f"{path.name}: the file changed while it was being ingested")
+    return df.drop("file_line_number")
 
 
 def _common(df: pl.DataFrame) -> tuple[list[pl.Expr], list[tuple[pl.Expr | None, str]]]:
