@@ -195,7 +195,9 @@ def read_csv_text(
     whole file is read again as text and the caller's checks (:func:`int_or_bad`) decide row by
     row. Both ways give the same integers (see :func:`int_or_bad`).
 
-    Polars inflates gzip itself (faster than Python's zlib or ISA-L here); a zip is opened first.
+    Polars inflates gzip itself (faster than Python's zlib, or ISA-L inflating the whole file first;
+    the fused reader of plain Tardis files streams ISA-L instead, see
+    :mod:`pointline.ingest.fused_csv`); a zip is opened first.
     A truncated or corrupt file raises :class:`FileFormatError`. Columns come back in one chunk each.
     """
     source: Path | io.BytesIO = path
