@@ -24,9 +24,6 @@ from polars.testing import assert_frame_equal
 from pointline.ingest import canonical, fused_csv, ingest
 from pointline.ingest.registry import ReadOptions, get_format
 from pointline.ingest.runner import IngestContext, run
-from pointline.lake import dim_symbol, manifest, storage
-from pointline.lake.quarantine import read_quarantine
-from pointline.lake.schema import EVENT_TABLES, STORAGE_ORDER
 from pointline.synth import SynthConfig, generate_market
 
 TRADES_HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
@@ -266,18 +263,9 @@ def test_a_file_with_one_odd_line_goes_to_the_general_reader(tmp_path: Path, odd
     assert fused_csv.read(plain) is not None
 
 
-def _lake_state(lake: Path) -> dict[str, object]:
-    state: dict[str, object] = {}
-    for table in EVENT_TABLES:
-        lf = storage.scan_partitions(table, lake=lake)
-        state[table] = None if lf is None else lf.collect().sort(list(STORAGE_ORDER)).rows()
-    state["quarantine"] = read_quarantine(lake).rows()
-    state["dim_symbol"] = dim_symbol.read_dim_symbol(lake, current_only=False).rows()
-    state["ledger"] = manifest.read_manifest(lake).drop("ingested_at_us").sort("file_id").rows()
-    return state
-
-
-def test_ingest_lands_the_same_lake_either_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ingest_lands_the_same_lake_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lake_state
+) -> None:
     """End to end, including rows a later check quarantines (a zero price, a size finer than the
     instrument's exponent): the fused read re-reads the file's own text for them."""
     rows = [
@@ -302,7 +290,7 @@ def test_ingest_lands_the_same_lake_either_way(tmp_path: Path, monkeypatch: pyte
             m.setattr(fused_csv, "ENABLED", enabled)
             report = run([first, second], IngestContext(lake=lake))
         files = [(f.status, f.rows_read, f.rows_written, f.rows_quarantined, f.reason) for f in report.files]
-        return _lake_state(lake), files
+        return lake_state(lake), files
 
     fused_state, fused_files = landed(tmp_path / "fused", True)
     general_state, general_files = landed(tmp_path / "general", False)

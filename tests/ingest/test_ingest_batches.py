@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from pointline.ingest import instruments
 from pointline.ingest.runner import IngestContext, run
-from pointline.lake import dim_symbol, manifest, storage
+from pointline.lake import dim_symbol, storage
 from pointline.lake.quarantine import read_quarantine
-from pointline.lake.schema import EVENT_TABLES, STORAGE_ORDER
+from pointline.lake.schema import EVENT_TABLES
 
 T0 = 1_714_521_600_000_000  # 2024-05-01 00:00:00 UTC
 TRADES_HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
@@ -31,19 +31,6 @@ def _ingest(paths: list[Path], lake: Path, batch_cells: int | None, symbols: Pat
     return run(
         paths, IngestContext(lake=lake, batch_cells=batch_cells, batch_above_bytes=0, metadata=metadata)
     )
-
-
-def _lake_state(lake: Path) -> dict[str, object]:
-    """Everything an ingest leaves that a user can see (row order as queries return it)."""
-    state: dict[str, object] = {}
-    for table in EVENT_TABLES:
-        lf = storage.scan_partitions(table, lake=lake)
-        state[table] = None if lf is None else lf.collect().sort(list(STORAGE_ORDER)).rows()
-    state["quarantine"] = read_quarantine(lake).rows()
-    state["dim_symbol"] = dim_symbol.read_dim_symbol(lake, current_only=False).rows()
-    ledger = manifest.read_manifest(lake).drop("ingested_at_us")
-    state["ledger"] = ledger.sort("file_id", "path").rows()
-    return state
 
 
 def _results(report) -> list[tuple[object, ...]]:
@@ -94,13 +81,13 @@ def _mixed_file(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("batch_cells", [8, 8 * 7, 8 * 1000])
-def test_batches_land_exactly_what_a_whole_file_lands(tmp_path: Path, batch_cells: int) -> None:
+def test_batches_land_exactly_what_a_whole_file_lands(lake_state, tmp_path: Path, batch_cells: int) -> None:
     path = _mixed_file(tmp_path / "binance-futures_trades_2024-05-01_mixed.csv")
     batched = _ingest([path], tmp_path / "batched", batch_cells)
     whole = _ingest([path], tmp_path / "whole", None)
     assert _results(batched) == _results(whole)
     assert batched.files[0].status == "quarantined"
-    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+    assert lake_state(tmp_path / "batched") == lake_state(tmp_path / "whole")
     # ETHUSDT first appears at row 42: its exponent still comes from all of its rows.
     eth = dim_symbol.resolve("binance-futures", "ETHUSDT", lake=tmp_path / "batched")
     assert eth.qty_exp >= 4
@@ -120,7 +107,7 @@ def test_a_file_read_in_batches_is_one_commit(tmp_path: Path) -> None:
     assert len(files) > 5  # one Parquet file per batch and partition, all in that one commit
 
 
-def test_shared_tardis_samples_land_the_same_in_batches(tardis_dir: Path, tmp_path: Path) -> None:
+def test_shared_tardis_samples_land_the_same_in_batches(lake_state, tardis_dir: Path, tmp_path: Path) -> None:
     paths = sorted(
         p
         for p in tardis_dir.iterdir()
@@ -129,11 +116,11 @@ def test_shared_tardis_samples_land_the_same_in_batches(tardis_dir: Path, tmp_pa
     batched = _ingest(paths, tmp_path / "batched", 2_000)
     whole = _ingest(paths, tmp_path / "whole", None)
     assert _results(batched) == _results(whole)
-    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+    assert lake_state(tmp_path / "batched") == lake_state(tmp_path / "whole")
     _committed_files_only(tmp_path / "batched")
 
 
-def test_a_malformed_line_in_a_late_batch_falls_back_to_the_whole_file(tmp_path: Path) -> None:
+def test_a_malformed_line_in_a_late_batch_falls_back_to_the_whole_file(lake_state, tmp_path: Path) -> None:
     body = "".join(_trade(i, px=f"60000.{i % 10}") for i in range(40))
     body += "binance-futures,BTCUSDT,1,2,3\n"  # too few fields: a malformed line (line 42)
     body += "".join(_trade(i) for i in range(41, 50))
@@ -143,11 +130,11 @@ def test_a_malformed_line_in_a_late_batch_falls_back_to_the_whole_file(tmp_path:
     whole = _ingest([path], tmp_path / "whole", None)
     assert _results(batched) == _results(whole)
     assert batched.files[0].rows_quarantined == 1
-    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+    assert lake_state(tmp_path / "batched") == lake_state(tmp_path / "whole")
     _committed_files_only(tmp_path / "batched")  # the batches written before the bad line are gone
 
 
-def test_a_symbols_file_gives_the_same_versions_in_batches(tmp_path: Path) -> None:
+def test_a_symbols_file_gives_the_same_versions_in_batches(lake_state, tmp_path: Path) -> None:
     path = _mixed_file(tmp_path / "binance-futures_trades_2024-05-01_mixed.csv")
     symbols = tmp_path / "symbols.csv"
     symbols.write_text(
@@ -157,7 +144,7 @@ def test_a_symbols_file_gives_the_same_versions_in_batches(tmp_path: Path) -> No
     batched = _ingest([path], tmp_path / "batched", 8 * 3, symbols)
     whole = _ingest([path], tmp_path / "whole", None, symbols)
     assert _results(batched) == _results(whole)
-    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+    assert lake_state(tmp_path / "batched") == lake_state(tmp_path / "whole")
 
 
 _ROW = st.tuples(
@@ -172,7 +159,10 @@ _ROW = st.tuples(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_ROW, min_size=1, max_size=40), rows_per_batch=st.integers(1, 12))
 def test_any_batch_size_lands_what_the_whole_file_lands(
-    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str, str, int]], rows_per_batch: int
+    lake_state,
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[str, str, str, str, int]],
+    rows_per_batch: int,
 ) -> None:
     tmp = tmp_path_factory.mktemp("prop")
     text = TRADES_HEADER + "".join(
@@ -184,7 +174,7 @@ def test_any_batch_size_lands_what_the_whole_file_lands(
     batched = _ingest([path], tmp / "batched", 8 * rows_per_batch)
     whole = _ingest([path], tmp / "whole", None)
     assert _results(batched) == _results(whole)
-    assert _lake_state(tmp / "batched") == _lake_state(tmp / "whole")
+    assert lake_state(tmp / "batched") == lake_state(tmp / "whole")
     _committed_files_only(tmp / "batched")
 
 
@@ -236,7 +226,7 @@ def _vision_rows(n: int, *, ms: bool) -> str:
     ("header", "ms", "packed"), [(True, True, "csv"), (False, False, "zip"), (True, False, "zip")]
 )
 def test_binance_vision_files_land_the_same_in_batches(
-    tmp_path: Path, header: bool, ms: bool, packed: str
+    lake_state, tmp_path: Path, header: bool, ms: bool, packed: str
 ) -> None:
     import zipfile
 
@@ -257,7 +247,7 @@ def test_binance_vision_files_land_the_same_in_batches(
     assert _results(batched) == _results(whole)
     assert batched.files[0].status == "quarantined" and batched.files[0].rows_written == 29
     assert len(storage.data_files("trades", lake=tmp_path / "batched")) > 5  # landed batch by batch
-    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+    assert lake_state(tmp_path / "batched") == lake_state(tmp_path / "whole")
     _committed_files_only(tmp_path / "batched")
     scratch = tmp_path / "batched" / ".scratch"
     assert not scratch.exists() or not any(scratch.iterdir())  # the unpacked member is gone
@@ -309,7 +299,7 @@ def _bad_heavy_text(rows: int) -> str:
 
 
 def test_quarantine_rows_of_a_batched_file_are_set_aside_on_disk_until_its_commit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lake_state, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A file of bad rows must land in bounded memory too: past a few rows held, a batch's quarantine
     # rows wait in Parquet files under the lake's scratch folder, then land after the data commit.
@@ -334,7 +324,7 @@ def test_quarantine_rows_of_a_batched_file_are_set_aside_on_disk_until_its_commi
     assert _results(batched) == _results(whole)
     assert batched.files[0].rows_quarantined == 400
     assert batched.files[0].reason == "200 non_positive, 200 unknown_side"
-    assert _lake_state(tmp_path / "batched") == _lake_state(tmp_path / "whole")
+    assert lake_state(tmp_path / "batched") == lake_state(tmp_path / "whole")
 
 
 def test_quarantine_set_aside_for_a_file_that_then_fails_is_deleted(

@@ -284,7 +284,6 @@ def _parse_file(chunks: Iterator[bytes], size_on_disk: int, step: int) -> Parsed
     """The staged rows of the file whose text comes in ``chunks`` (each from about ``step`` bytes
     of the file's ``size_on_disk``); ``None`` when it is not plain."""
     pending = b""
-    header: str | None = None
     out: _Outputs | None = None
     for chunk in chunks:
         start = 0
@@ -295,8 +294,7 @@ def _parse_file(chunks: Iterator[bytes], size_on_disk: int, step: int) -> Parsed
                 if len(pending) > 1 << 20:
                     return None
                 continue
-            header = pending[:end].decode("ascii")
-            layout = layout_of(header)
+            layout = layout_of(pending[:end].decode("ascii"))
             if layout is None:
                 return None
             lines = pending.count(b"\n")
@@ -317,7 +315,7 @@ def _parse_file(chunks: Iterator[bytes], size_on_disk: int, step: int) -> Parsed
         if outcome == _NOT_PLAIN:
             return None
         pending = chunk[pos:]
-    if out is None or header is None:
+    if out is None:
         return None
     if pending:
         outcome, pos = out.parse(np.frombuffer(pending, dtype=np.uint8), 0, final=True)
@@ -352,13 +350,12 @@ def _staged(out: _Outputs) -> Parsed:
         pl.int_range(2, n + 2, dtype=pl.Int32).alias("file_line_number"),
         pl.lit(None, dtype=pl.Utf8).alias("_reason"),
     )
-    instrument = (exchange, symbol)
     return Parsed(
         table=layout.table,
         frame=frame,
         source=None,
         levels=layout.levels,
-        instruments=[instrument],
+        instruments=[(exchange, symbol)],
         uniform=True,
     )
 
@@ -424,21 +421,22 @@ def _parse(
                 elif count == 0:
                     ok = False
                 elif count > 18:  # leading zeros may still make it plain: the scan decides
-                    raw, dec = _long_decimal(data, p, q)
+                    raw, dec = decimal_scan.scan_value(data, p, q)
                     raws[arg, n] = raw
                     decs[arg, n] = dec
                     ok = dec >= 0
-                elif point_at < 0:
-                    value, ok = _digits(data, digits_at, q)
-                    raws[arg, n] = -value if digits_at > p and data[p] == 45 else value
-                    decs[arg, n] = 0
                 else:
-                    whole, ok_whole = _digits(data, digits_at, point_at)
-                    part, ok_part = _digits(data, point_at + 1, q)
-                    value = whole * _POW10[q - point_at - 1] + part
-                    ok = ok_whole and ok_part
-                    raws[arg, n] = -value if digits_at > p and data[p] == 45 else value
-                    decs[arg, n] = q - point_at - 1
+                    if point_at < 0:
+                        value, ok = _digits(data, digits_at, q)
+                        decimals = 0
+                    else:
+                        whole, ok_whole = _digits(data, digits_at, point_at)
+                        part, ok_part = _digits(data, point_at + 1, q)
+                        decimals = q - point_at - 1
+                        value = whole * _POW10[decimals] + part
+                        ok = ok_whole and ok_part
+                    raws[arg, n] = -value if data[p] == 45 else value
+                    decs[arg, n] = decimals
                 if not ok:
                     return _NOT_PLAIN, line_start, n, text_used
             elif kind == _INT:
@@ -561,38 +559,3 @@ def _digits(data, p, q):  # pragma: no cover - compiled
         acc = acc * 10 + d
         p += 1
     return acc, bad >= 0
-
-
-@njit(cache=True, nogil=True)
-def _long_decimal(data, p, q):  # pragma: no cover - compiled
-    """``(raw, decimals)`` of a decimal of more than 18 digit characters, as
-    :func:`pointline.lake.decimal_scan.scan_text` reads it (decimals ``-1``: not plain)."""
-    pos = p
-    negative = False
-    if data[pos] == 45 or data[pos] == 43:
-        negative = data[pos] == 45
-        pos += 1
-    acc = 0
-    digits = 0
-    any_digit = False
-    point = False
-    decimals = 0
-    while pos < q:
-        b = data[pos]
-        if 48 <= b <= 57:
-            any_digit = True
-            if acc != 0 or b != 48:
-                digits += 1
-                if digits > 18:
-                    return 0, -1
-                acc = acc * 10 + (b - 48)
-            if point:
-                decimals += 1
-        elif b == 46 and not point:
-            point = True
-        else:
-            return 0, -1
-        pos += 1
-    if not any_digit:
-        return 0, -1
-    return (-acc if negative else acc), decimals

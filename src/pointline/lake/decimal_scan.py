@@ -101,42 +101,45 @@ def _scan(
         if (has_valid and not valid[i]) or start == end:
             dec[i] = MISSING
             continue
-        pos = start
-        negative = False
-        first = data[pos]
-        if first == 45 or first == 43:  # '-' or '+'
-            negative = first == 45
-            pos += 1
-        acc = 0
-        digits = 0  # from the first non-zero digit
-        any_digit = False
-        point = False
-        decimals = 0
-        plain = True
-        while pos < end:
-            b = data[pos]
-            if 48 <= b <= 57:
-                any_digit = True
-                if acc != 0 or b != 48:
-                    digits += 1
-                    if digits > _MAX_DIGITS:
-                        plain = False
-                        break
-                    acc = acc * 10 + (b - 48)
-                if point:
-                    decimals += 1
-            elif b == 46 and not point:  # '.'
-                point = True
-            else:
-                plain = False
-                break
-            pos += 1
-        if not plain or not any_digit:
-            dec[i] = NOT_PLAIN
-            continue
-        raw[i] = -acc if negative else acc
-        dec[i] = decimals
+        raw[i], dec[i] = scan_value(data, start, end)
     return raw, dec
+
+
+@njit(cache=True, nogil=True, inline="always")
+def scan_value(data: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """``(raw, decimals)`` of the non-empty text ``data[start:end]`` (``(0, NOT_PLAIN)`` when it is
+    not a plain decimal): the rule of :func:`scan_text`, for one value (also the fused reader's,
+    :mod:`pointline.ingest.fused_csv`)."""
+    pos = start
+    negative = False
+    first = data[pos]
+    if first == 45 or first == 43:  # '-' or '+'
+        negative = first == 45
+        pos += 1
+    acc = 0
+    digits = 0  # from the first non-zero digit
+    any_digit = False
+    point = False
+    decimals = 0
+    while pos < end:
+        b = data[pos]
+        if 48 <= b <= 57:
+            any_digit = True
+            if acc != 0 or b != 48:
+                digits += 1
+                if digits > _MAX_DIGITS:
+                    return 0, NOT_PLAIN
+                acc = acc * 10 + (b - 48)
+            if point:
+                decimals += 1
+        elif b == 46 and not point:  # '.'
+            point = True
+        else:
+            return 0, NOT_PLAIN
+        pos += 1
+    if not any_digit:
+        return 0, NOT_PLAIN
+    return (-acc if negative else acc), decimals
 
 
 @njit(cache=True, nogil=True)
