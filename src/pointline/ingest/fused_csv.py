@@ -30,10 +30,12 @@ again (:attr:`~pointline.ingest.registry.Parsed.load_source`), a cost only such 
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import re
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +57,12 @@ ENABLED = True
 #: Compressed bytes inflated per step (about 1 MB of text), and plain bytes read per step.
 INFLATE_STEP = 1 << 18
 READ_STEP = 1 << 20
+#: Threads parsing pieces of the text at once (beside the inflating thread), and the pieces handed
+#: to them ahead of the parsed ones (bounds the inflated text held).
+PARSE_THREADS = max(1, min(2, os.cpu_count() or 1))
+PIECES_AHEAD = 8
+#: The longest line a plain file has (a longer one is no Tardis row).
+_MAX_LINE = 1 << 20
 
 # Field kinds of the kernel, with the argument each takes (``args``).
 _EXCHANGE, _SYMBOL, _INT, _TEXT, _SIDE, _DECIMAL = range(6)
@@ -148,7 +156,7 @@ def read(path: Path) -> Parsed | None:
     gz = name.endswith(".gz")
     chunks = _inflated(path) if gz else _plain(path)
     try:
-        return _parse_file(chunks, path.stat().st_size, INFLATE_STEP if gz else READ_STEP)
+        return _parse_file(chunks, _text_size(path, gz))
     except _READ_ERRORS:
         return None  # truncated, corrupt or not text: the general reader names the failure
     finally:
@@ -158,6 +166,17 @@ def read(path: Path) -> Parsed | None:
 _READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, ValueError) + (
     (isal_zlib.error,) if isal_zlib is not None else ()
 )
+
+
+def _text_size(path: Path, gz: bool) -> int:
+    """About how many bytes of text the file holds: its size, or for gzip the size its trailer
+    records (exact for one member under 4 GiB; an estimate otherwise, which only sizes outputs)."""
+    size = path.stat().st_size
+    if not gz or size < 18:
+        return size
+    with path.open("rb") as fh:
+        fh.seek(-4, os.SEEK_END)
+        return int.from_bytes(fh.read(4), "little")
 
 
 def _plain(path: Path) -> Iterator[bytes]:
@@ -207,144 +226,197 @@ def _inflated(path: Path) -> Iterator[bytes]:
         worker.join()
 
 
-class _Outputs:
-    """The kernel's output columns, grown as rows come."""
+class _Columns:
+    """The staged columns of a file, which the pieces' kernels fill at once, each its own rows."""
 
     def __init__(self, layout: Layout, capacity: int) -> None:
+        ndec = len(layout.decimals)
         self.layout = layout
-        self.n = 0
-        self.text_used = 0
-        self.names = np.zeros((2, _MAX_NAME), dtype=np.uint8)
-        self.name_lengths = np.full(2, -1, dtype=np.int64)
-        self._allocate(max(capacity, 1024), max(capacity, 1024) * 12)
+        self.ints = np.empty((2, capacity), dtype=np.int64)
+        self.sides = np.empty(capacity, dtype=np.int8)
+        self.raws = np.empty((ndec, capacity), dtype=np.int64)
+        self.decs = np.empty((ndec, capacity), dtype=np.int32)
+        self.offsets = np.empty(capacity + 1, dtype=np.int64)  # trade ids' ends, in their piece's text
 
-    def _allocate(self, rows: int, text_bytes: int) -> None:
-        ndec = len(self.layout.decimals)
-        old = getattr(self, "ints", None)
-        ints = np.empty((2, rows), dtype=np.int64)
-        sides = np.empty(rows, dtype=np.int8)
-        raws = np.empty((ndec, rows), dtype=np.int64)
-        decs = np.empty((ndec, rows), dtype=np.int32)
-        offsets = np.zeros(rows + 1, dtype=np.int64)
-        text = np.empty(text_bytes, dtype=np.uint8)
-        if old is not None:
-            n, used = self.n, self.text_used
-            ints[:, :n], sides[:n], raws[:, :n], decs[:, :n] = (
-                self.ints[:, :n],
-                self.sides[:n],
-                self.raws[:, :n],
-                self.decs[:, :n],
-            )
-            offsets[: n + 1], text[:used] = self.offsets[: n + 1], self.text[:used]
-        self.ints, self.sides, self.raws, self.decs, self.offsets, self.text = (
-            ints,
-            sides,
-            raws,
-            decs,
-            offsets,
-            text,
-        )
+    @property
+    def capacity(self) -> int:
+        return self.sides.shape[0]
 
-    def grow(self) -> None:
-        """Room for more rows (when they ran out) or more trade id text."""
-        rows, text = self.sides.shape[0], self.text.shape[0]
-        if self.n >= rows:
-            self._allocate(rows * 2, text + rows * 12)
-        else:
-            self._allocate(rows, text * 2 + 4096)
-
-    def parse(self, data: np.ndarray, start: int, final: bool) -> tuple[int, int]:
-        """Run the kernel over ``data[start:]`` (growing as needed); ``(outcome, position)``."""
-        while True:
-            outcome, pos, self.n, self.text_used = _parse(
-                data,
-                start,
-                data.shape[0],
-                final,
-                self.layout.kinds,
-                self.layout.args,
-                self.names,
-                self.name_lengths,
-                self.ints,
-                self.sides,
-                self.raws,
-                self.decs,
-                self.offsets,
-                self.text,
-                self.n,
-                self.text_used,
-            )
-            if outcome != _FULL:
-                return outcome, pos
-            self.grow()
-            start = pos
+    def grown(self, rows: int, filled: int) -> _Columns:
+        """Columns with room for ``rows`` holding these columns' first ``filled`` rows (no kernel
+        may be writing to these)."""
+        more = _Columns(self.layout, max(rows, self.capacity * 3 // 2))
+        more.ints[:, :filled], more.sides[:filled] = self.ints[:, :filled], self.sides[:filled]
+        more.raws[:, :filled], more.decs[:, :filled] = self.raws[:, :filled], self.decs[:, :filled]
+        more.offsets[: filled + 1] = self.offsets[: filled + 1]
+        return more
 
 
-def _parse_file(chunks: Iterator[bytes], size_on_disk: int, step: int) -> Parsed | None:
-    """The staged rows of the file whose text comes in ``chunks`` (each from about ``step`` bytes
-    of the file's ``size_on_disk``); ``None`` when it is not plain."""
-    pending = b""
-    out: _Outputs | None = None
+@dataclass
+class _Piece:
+    """What a parsed piece leaves beside its rows: the instrument it names and its trade ids' text."""
+
+    names: np.ndarray
+    name_lengths: np.ndarray
+    text: np.ndarray
+
+
+_Segment = tuple[bytes, int, int, bool]
+
+
+def _parse_file(chunks: Iterator[bytes], text_size: int) -> Parsed | None:
+    """The staged rows of the file whose text (about ``text_size`` bytes) comes in ``chunks``;
+    ``None`` when it is not plain.
+
+    The text after the header is cut into pieces of whole lines (about a chunk each). Each piece's
+    lines are counted as it comes, which places its rows; :data:`PARSE_THREADS` threads then parse
+    pieces at once, each straight into its rows of the file's columns."""
+    head = b""
     for chunk in chunks:
-        start = 0
-        if out is None:  # the header, then outputs sized from the first chunk's density
-            pending += chunk
-            end = pending.find(b"\n")
-            if end < 0:
-                if len(pending) > 1 << 20:
-                    return None
-                continue
-            layout = layout_of(pending[:end].decode("ascii"))
-            if layout is None:
-                return None
-            lines = pending.count(b"\n")
-            estimate = int(lines * max(1.0, size_on_disk / step) * 1.1)
-            out = _Outputs(layout, estimate)
-            chunk, pending, start = pending, b"", end + 1
-        elif pending:  # a line cut by the chunk's start: parse it on its own
-            cut = chunk.find(b"\n")
-            if cut < 0:
-                pending += chunk
-                continue
-            line = pending + chunk[: cut + 1]
-            outcome, pos = out.parse(np.frombuffer(line, dtype=np.uint8), 0, final=False)
-            if outcome == _NOT_PLAIN or pos != len(line):
-                return None
-            start = cut + 1
-        outcome, pos = out.parse(np.frombuffer(chunk, dtype=np.uint8), start, final=False)
-        if outcome == _NOT_PLAIN:
-            return None
-        pending = chunk[pos:]
-    if out is None:
+        head += chunk
+        if (end := head.find(b"\n")) >= 0 or len(head) > _MAX_LINE:
+            break
+    else:
         return None
+    if end < 0 or (layout := layout_of(head[:end].decode("ascii"))) is None:
+        return None
+    # Room for the rows the text holds at the first chunk's lines per byte (grown if it holds more).
+    columns = _Columns(layout, int(text_size * head.count(b"\n") / len(head) * 1.05) + 1024)
+    parsed: list[tuple[Future[_Piece | None], int]] = []  # each piece's and its row count
+    rows = checked = 0
+    try:
+        for piece in _pieces(chunks, head, end + 1):
+            count = sum(
+                _count_lines(np.frombuffer(data, dtype=np.uint8), a, b) + final for data, a, b, final in piece
+            )
+            if rows + count > columns.capacity:  # more room once the pieces before are parsed
+                if any(future.result() is None for future, _ in parsed[checked:]):
+                    return None
+                checked = len(parsed)
+                columns = columns.grown(rows + count, rows)
+            parsed.append((_pool().submit(_parse_piece, columns, piece, rows, count), count))
+            rows += count
+            while len(parsed) - checked > PIECES_AHEAD:  # bounded text waiting to be parsed
+                if parsed[checked][0].result() is None:
+                    return None
+                checked += 1
+        pieces = [future.result() for future, _ in parsed]
+    finally:
+        for future, _ in parsed:
+            future.cancel()
+    if not pieces or any(piece is None for piece in pieces):
+        return None  # not plain, or a header-only file (the general reader reports it)
+    first = pieces[0]
+    assert first is not None
+    if any(
+        not np.array_equal(p.names, first.names) or not np.array_equal(p.name_lengths, first.name_lengths)
+        for p in pieces
+        if p is not None
+    ):
+        return None  # a piece's rows name another instrument
+    texts = [p.text for p in pieces if p is not None]
+    if layout.table == "trades":  # each piece's trade id ends, from its own text's start to the file's
+        columns.offsets[0] = row = 0
+        for (_, count), base in zip(parsed, np.cumsum([0] + [len(t) for t in texts[:-1]]), strict=True):
+            columns.offsets[row + 1 : row + count + 1] += base
+            row += count
+    return _staged(columns, rows, first, np.concatenate(texts))
+
+
+def _pieces(chunks: Iterator[bytes], first: bytes, start: int) -> Iterator[list[_Segment]]:
+    """The text from ``first[start:]`` on, then ``chunks``, in pieces of whole lines: each a list of
+    ``(data, start, stop, final)`` segments (a line cut by a chunk's end joined in a small one of
+    its own; no copy of the chunks themselves). ``final``: the file's last line, without ``\\n``."""
+    pending = b""
+    chunk: bytes | None = first
+    while chunk is not None:
+        piece: list[_Segment] = []
+        if pending:
+            cut = chunk.find(b"\n", start)
+            if cut < 0:
+                pending += chunk[start:]
+                if len(pending) > _MAX_LINE:
+                    raise ValueError("a line longer than any Tardis row")
+                chunk, start = next(chunks, None), 0
+                continue
+            line = pending + chunk[start : cut + 1]
+            piece.append((line, 0, len(line), False))
+            start, pending = cut + 1, b""
+        last = chunk.rfind(b"\n", start)
+        if last >= 0:
+            piece.append((chunk, start, last + 1, False))
+            start = last + 1
+        pending = chunk[start:]
+        if piece:
+            yield piece
+        chunk, start = next(chunks, None), 0
     if pending:
-        outcome, pos = out.parse(np.frombuffer(pending, dtype=np.uint8), 0, final=True)
-        if outcome == _NOT_PLAIN:
-            return None
-    if out.n == 0:
-        return None  # a header-only file: the general reader reports it
-    return _staged(out)
+        yield [(pending, 0, len(pending), True)]
 
 
-def _staged(out: _Outputs) -> Parsed:
-    layout, n = out.layout, out.n
-    exchange, symbol = (bytes(out.names[k, : out.name_lengths[k]]).decode("ascii") for k in (0, 1))
-    columns = [
-        pl.Series(_INT_NAMES[0], out.ints[0, :n]),
-        pl.Series(_INT_NAMES[1], out.ints[1, :n]),
-    ]
-    if layout.table == "trades":
-        ids = pa.LargeStringArray.from_buffers(
-            n, pa.py_buffer(out.offsets[: n + 1]), pa.py_buffer(out.text[: out.text_used])
+def _parse_piece(columns: _Columns, piece: list[_Segment], row: int, count: int) -> _Piece | None:
+    """Parse a piece's ``count`` lines into rows ``row`` on of ``columns``; ``None`` when a line of
+    it is not plain."""
+    layout = columns.layout
+    names = np.zeros((2, _MAX_NAME), dtype=np.uint8)
+    name_lengths = np.full(2, -1, dtype=np.int64)
+    # Room for every trade id (each is shorter than its line): the kernel never runs out.
+    text = np.empty(sum(b - a for _, a, b, _ in piece) if layout.table == "trades" else 0, dtype=np.uint8)
+    n, used = row, 0
+    for data, start, stop, final in piece:
+        outcome, pos, n, used = _parse(
+            np.frombuffer(data, dtype=np.uint8),
+            start,
+            stop,
+            final,
+            layout.kinds,
+            layout.args,
+            names,
+            name_lengths,
+            columns.ints,
+            columns.sides,
+            columns.raws,
+            columns.decs,
+            columns.offsets,
+            text,
+            n,
+            used,
         )
-        columns += [pl.Series("trade_id", ids, dtype=pl.Utf8), pl.Series("side", out.sides[:n])]
+        if outcome != _DONE or pos < stop:  # (past it: the final line's missing newline)
+            return None
+    if n != row + count:
+        return None
+    return _Piece(names, name_lengths, text[:used])
+
+
+_parsers: ThreadPoolExecutor | None = None
+_parsers_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The parsing threads (started at the first use, shared by every read of the process)."""
+    global _parsers
+    with _parsers_lock:
+        if _parsers is None:
+            _parsers = ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="fused-parse")
+        return _parsers
+
+
+def _staged(columns: _Columns, n: int, first: _Piece, text: np.ndarray) -> Parsed:
+    """The staged frame of the first ``n`` rows of ``columns`` (no copy)."""
+    layout = columns.layout
+    exchange, symbol = (bytes(first.names[k, : first.name_lengths[k]]).decode("ascii") for k in (0, 1))
+    frame_columns = [pl.Series(name, columns.ints[k, :n]) for k, name in enumerate(_INT_NAMES)]
+    if layout.table == "trades":
+        ids = pa.LargeStringArray.from_buffers(n, pa.py_buffer(columns.offsets[: n + 1]), pa.py_buffer(text))
+        frame_columns += [pl.Series("trade_id", ids, dtype=pl.Utf8), pl.Series("side", columns.sides[:n])]
     for j, name in enumerate(layout.decimals):
-        columns += [
-            pl.Series(f"{name}{encoding.RAW_SUFFIX}", out.raws[j, :n]),
-            pl.Series(f"{name}{encoding.DEC_SUFFIX}", out.decs[j, :n]),
+        frame_columns += [
+            pl.Series(f"{name}{encoding.RAW_SUFFIX}", columns.raws[j, :n]),
+            pl.Series(f"{name}{encoding.DEC_SUFFIX}", columns.decs[j, :n]),
         ]
     # The names and the (absent) reasons as constants: Polars materialises them only where used.
-    frame = pl.DataFrame(columns).with_columns(
+    frame = pl.DataFrame(frame_columns).with_columns(
         pl.lit(exchange, dtype=pl.Utf8).alias("exchange"),
         pl.lit(symbol, dtype=pl.Utf8).alias("symbol"),
         pl.int_range(2, n + 2, dtype=pl.Int32).alias("file_line_number"),
@@ -358,6 +430,15 @@ def _staged(out: _Outputs) -> Parsed:
         instruments=[(exchange, symbol)],
         uniform=True,
     )
+
+
+@njit(cache=True, nogil=True)
+def _count_lines(data, start, stop):  # pragma: no cover - compiled
+    """The newlines in ``data[start:stop]``."""
+    count = 0
+    for i in range(start, stop):
+        count += data[i] == 10
+    return count
 
 
 @njit(cache=True, nogil=True)
