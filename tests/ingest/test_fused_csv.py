@@ -16,6 +16,7 @@ import gzip
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -118,6 +119,44 @@ def test_a_multi_member_gzip_reads_whole(tmp_path: Path, monkeypatch: pytest.Mon
     path.write_bytes(gzip.compress(text[:cut].encode()) + gzip.compress(text[cut:].encode()))
     _assert_same_staging(path, monkeypatch)
     assert fused_csv.read(path).frame.height == 40
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_columns_grow_when_the_text_is_larger_than_expected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gz: bool
+) -> None:
+    """The columns are sized from the text size a file announces (a gzip trailer records only its
+    last member's); a file holding more rows grows them between pieces and stages the same."""
+    rows = [
+        f"binance-futures,BTCUSDT,{T0 + i},{T0 + i + 5},{'x' * (i % 9)}{i},{('buy', 'sell')[i % 2]},6000{i % 7}.5,{i % 13}.25"
+        for i in range(6_000)
+    ]
+    path = _write(
+        tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv", "\n".join([TRADES_HEADER, *rows]), gz=gz
+    )
+    monkeypatch.setattr(fused_csv, "_text_size", lambda path, gz: 0)  # room for 1,024 rows at first
+    monkeypatch.setattr(fused_csv, "INFLATE_STEP", 1499)
+    monkeypatch.setattr(fused_csv, "READ_STEP", 7001)
+    _assert_same_staging(path, monkeypatch)
+    assert fused_csv.read(path).frame["trade_id"].to_list()[-2:] == ["xxxx5998", "xxxxx5999"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.binary(max_size=300),
+    start=st.integers(0, 300),
+    stop=st.integers(0, 300),
+    newline_every=st.integers(1, 12),
+)
+def test_line_count_matches_a_plain_count(data: bytes, start: int, stop: int, newline_every: int) -> None:
+    """The eight-bytes-at-a-time newline count equals ``bytes.count`` on any bytes and bounds
+    (bytes such as 0x8A or 0x0B, one bit away from a newline, included)."""
+    data = bytes(b if i % newline_every else 10 for i, b in enumerate(data))
+    stop = min(stop, len(data))
+    start = min(start, stop)
+    assert fused_csv._count_lines(np.frombuffer(data, dtype=np.uint8), start, stop) == data[start:stop].count(
+        b"\n"
+    )
 
 
 def test_a_truncated_gzip_is_declined_and_fails_clearly(tmp_path: Path) -> None:
