@@ -364,4 +364,5 @@ def _already_ordered(df: pl.DataFrame) -> bool:
     the storage order holds without a sort."""
     if df.height < 2:
         return True
-    return df["symbol_id"].n_unique() == 1 and df["ts_local_us"].is_sorted()
+    one = df.select(pl.col("symbol_id").n_unique() == 1).item()  # (a constant column stays one)
+    return one and df["ts_local_us"].is_sorted()

@@ -82,10 +82,17 @@ def spans_of(good: pl.DataFrame) -> list[Span]:
     order: one instrument's rows are contiguous and in time order)."""
     if good.height == 0:
         return []
-    ids = good["symbol_id"]
-    if ids[0] == ids[-1]:  # one instrument (the usual file): its first and last rows
-        ts = good["ts_local_us"]
-        return [(str(good["exchange"][0]), int(ids[0]), int(ts[0]), int(ts[-1]))]
+    # Expressions, not columns: a file's exchange and symbol_id are constants in its frame, which
+    # taking them as Series would write out row by row.
+    exchange, first_id, last_id, first_ts, last_ts = good.select(
+        pl.col("exchange").first(),
+        pl.col("symbol_id").first(),
+        pl.col("symbol_id").last().alias("last_id"),
+        pl.col("ts_local_us").first(),
+        pl.col("ts_local_us").last().alias("last_ts"),
+    ).row(0)
+    if first_id == last_id:  # one instrument (the usual file): its first and last rows
+        return [(str(exchange), int(first_id), int(first_ts), int(last_ts))]
     spans = good.group_by("exchange", "symbol_id").agg(
         pl.col("ts_local_us").min().alias("lo"), pl.col("ts_local_us").max().alias("hi")
     )

@@ -319,7 +319,7 @@ class StagedAppend:
 
 #: Partition values the fast path writes as directory names as-is (no escaping needed).
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._-]+$")
-_STATS_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Date)
+_STATS_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Date, pl.Utf8)
 
 
 def _write_files(
@@ -339,7 +339,9 @@ def _write_files(
     """
     if any(c not in df.columns or df.schema[c] not in (pl.Utf8, pl.Date) for c in partition_by):
         return None
-    if any(df[c].null_count() for c in partition_by):
+    # Expressions, not Series: an ingested file's exchange is a constant column, which a Series
+    # would write out row by row.
+    if any(df.select(pl.col(c).null_count() for c in partition_by).row(0)):
         return None
     if existing is not None:
         if existing.metadata().partition_columns != partition_by:
@@ -350,7 +352,7 @@ def _write_files(
     groups = [df] if all(single) else df.partition_by(partition_by, maintain_order=True)
     planned = []
     for group in groups:
-        values = {c: _partition_text(group[c][0]) for c in partition_by}
+        values = {c: _partition_text(v) for c, v in group.select(partition_by).row(0, named=True).items()}
         if not all(_PLAIN_VALUE.match(v) for v in values.values()):
             return None
         planned.append((values, group.drop(partition_by)))
@@ -459,10 +461,6 @@ def _file_stats(data: pl.DataFrame) -> str:
         *[pl.col(c).max().alias(f"max:{c}") for c in ranged],
         *[pl.col(c).null_count().alias(f"null:{c}") for c in data.columns],
     ).row(0, named=True)
-    for c, t in data.schema.items():
-        if t == pl.Utf8:  # Series.min/max: several times cheaper on text than an expression
-            row[f"min:{c}"], row[f"max:{c}"] = data[c].min(), data[c].max()
-            ranged.append(c)
 
     def plain(value: object) -> object:
         return value.isoformat() if isinstance(value, dt.date) else value
