@@ -362,6 +362,8 @@ def _parse_piece(columns: _Columns, piece: list[_Segment], row: int, count: int)
     name_lengths = np.full(2, -1, dtype=np.int64)
     # Room for every trade id (each is shorter than its line): the kernel never runs out.
     text = np.empty(sum(b - a for _, a, b, _ in piece) if layout.table == "trades" else 0, dtype=np.uint8)
+    widths = np.full(layout.kinds.shape[0], -1, dtype=np.int64)
+    points = np.full(layout.kinds.shape[0], -1, dtype=np.int64)
     n, used = row, 0
     for data, start, stop, final in piece:
         outcome, pos, n, used = _parse(
@@ -371,6 +373,8 @@ def _parse_piece(columns: _Columns, piece: list[_Segment], row: int, count: int)
             final,
             layout.kinds,
             layout.args,
+            widths,
+            points,
             names,
             name_lengths,
             columns.ints,
@@ -469,6 +473,8 @@ def _parse(
     final,
     kinds,
     args,
+    widths,
+    points,
     names,
     name_lengths,
     ints,
@@ -482,7 +488,12 @@ def _parse(
 ):  # pragma: no cover - compiled; its behaviour is tested through read()
     """Parse the lines of ``data[start:stop]`` into row ``n`` on; ``(outcome, position, n,
     text_used)``. A line cut by ``stop`` is left for the next call (position = its start) unless
-    ``final``. ``_FULL``: the outputs have no room for the next line (position = its start)."""
+    ``final``. ``_FULL``: the outputs have no room for the next line (position = its start).
+
+    ``widths`` and ``points`` remember each number field's last width and point offset (``-1``:
+    none yet, no point; only number fields get a width): a field of that shape, its end a
+    delimiter and all else digits, is read without a scan for its end; a field of another shape
+    takes the scan, which decides."""
     nfields = kinds.shape[0]
     capacity = sides.shape[0]
     text_capacity = text.shape[0]
@@ -497,7 +508,30 @@ def _parse(
             kind = kinds[f]
             arg = args[f]
             q = p
-            if kind == _DECIMAL:
+            known = False
+            width = widths[f]
+            if width > 0 and p + width < stop and (data[p + width] == 44 or data[p + width] == 10):
+                # A number field of the shape before: read without scanning for its end.
+                point = points[f]
+                if point < 0:
+                    value, known = _digits(data, p, p + width)
+                    decimals = 0
+                elif data[p + point] == 46:
+                    whole, ok_whole = _digits(data, p, p + point)
+                    part, ok_part = _digits(data, p + point + 1, p + width)
+                    decimals = width - point - 1
+                    value = whole * _POW10[decimals] + part
+                    known = ok_whole and ok_part
+                if known:
+                    q = p + width
+                    if kind == _INT:
+                        ints[arg, n] = value
+                    else:
+                        raws[arg, n] = value
+                        decs[arg, n] = decimals
+            if known:
+                pass
+            elif kind == _DECIMAL:
                 digits_at = p
                 if q < stop and (data[q] == 45 or data[q] == 43):  # '-' or '+'
                     digits_at += 1
@@ -538,6 +572,9 @@ def _parse(
                         ok = ok_whole and ok_part
                     raws[arg, n] = -value if data[p] == 45 else value
                     decs[arg, n] = decimals
+                    if ok and digits_at == p:  # unsigned: the shape to try first next time
+                        widths[f] = q - p
+                        points[f] = point_at - p if point_at >= 0 else -1
                 if not ok:
                     return _NOT_PLAIN, line_start, n, text_used
             elif kind == _INT:
@@ -551,6 +588,7 @@ def _parse(
                 if not ok:
                     return _NOT_PLAIN, line_start, n, text_used
                 ints[arg, n] = value
+                widths[f] = q - p
             elif kind == _SIDE:
                 while q < stop and data[q] != 44 and data[q] != 10:
                     q += 1
