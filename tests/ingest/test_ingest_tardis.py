@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -145,3 +146,33 @@ def test_unsupported_tardis_type_fails_clearly(lake: Path, tardis_dir: Path) -> 
     result = ingest([tardis_dir / "deribit_incremental_book_L2_BTC-PERPETUAL.csv"]).files[0]
     assert result.status == "failed"
     assert "unsupported Tardis data type" in (result.reason or "")
+
+
+def test_the_ledger_holds_each_files_own_hash(lake: Path, tmp_path: Path) -> None:
+    """A file of a size no recorded content has is hashed while it is read, any other before: either
+    way its ledger row holds its own sha256, a copy is a duplicate, and a file of a recorded size
+    but other content lands (the same for a file that fails)."""
+    header = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+    rows = "".join(
+        f"binance-futures,BTCUSDT,{1714521600000000 + i},{1714521600000100 + i},{i},buy,6000{i % 10}.5,0.25\n"
+        for i in range(500)
+    )
+    first = tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv"
+    first.write_text(header + rows)
+    copy = tmp_path / "copy" / first.name
+    copy.parent.mkdir()
+    shutil.copy(first, copy)
+    other = tmp_path / "other" / first.name  # same size, other prices
+    other.parent.mkdir()
+    other.write_text(header + rows.replace(".5,", ".7,"))
+    broken = tmp_path / "binance-futures_trades_2024-05-02_BTCUSDT.csv"
+    broken.write_bytes(b"\x00\x01 not a csv \xff" * 40)
+    assert first.stat().st_size == other.stat().st_size
+    report = ingest([first, copy, other, broken])
+    assert [f.status for f in report.files] == ["ingested", "skipped-duplicate", "ingested", "failed"]
+    ledger = manifest.read_manifest()
+    for path in (first, copy, other, broken):
+        recorded = ledger.filter(pl.col("path") == str(path))["sha256"].to_list()
+        assert recorded == [hashlib.sha256(path.read_bytes()).hexdigest()], path
+    assert [f.sha256 for f in report.files] == ledger["sha256"].to_list()[-4:]
+    assert _lake_rows("trades").height == 1000

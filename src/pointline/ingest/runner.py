@@ -1,9 +1,11 @@
 """The per-file ingest transaction.
 
 For each file: hash its content (sha256, streamed) → if the ledger says the content already landed,
-record ``skipped-duplicate`` and write nothing else → detect and parse (a file that cannot be read is
-``failed``, nothing written but the ledger row) → register new instruments in ``dim_symbol`` → the
-good rows in ONE Delta commit → quarantined rows → the file's ledger row.
+record ``skipped-duplicate`` and write nothing else → detect and parse (a file that cannot be read
+is ``failed``, nothing written but the ledger row) → register new instruments in ``dim_symbol`` →
+the good rows in ONE Delta commit → quarantined rows → the file's ledger row. A file of a size no
+recorded content has is new whatever its hash, so it is hashed on a second thread while it is
+parsed (the hash joined before anything lands).
 
 Landing the parsed file (instruments, rows, quarantine) is :mod:`pointline.ingest.landing`'s: a file
 larger than :data:`~pointline.ingest.landing.BATCH_ABOVE_BYTES` whose format reads in batches
@@ -32,7 +34,8 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pointline.ingest import instruments, landing, overlap
@@ -171,11 +174,16 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
         return FileResult(
             path=shown, status=manifest.FAILED, reason=f"{path} does not exist or is not a file"
         )
+    hashing: Future[str] | None = None
     try:
-        size, sha = path.stat().st_size, sha256_of(path)
+        size = path.stat().st_size
+        if context.ledger.may_hold(size) or size > context.batch_above_bytes:
+            sha: str | None = sha256_of(path)
+        else:  # no recorded content has its size, so it is new: hashed while it is read
+            sha, hashing = None, _hasher().submit(sha256_of, path)
     except OSError as exc:
         return FileResult(path=shown, status=manifest.FAILED, reason=f"cannot read {path.name}: {exc}")
-    previous = context.ledger.latest(sha)
+    previous = context.ledger.latest(sha) if sha is not None else None
     if previous is not None and previous.status in manifest.DONE:
         context.record(
             LedgerEntry(
@@ -209,14 +217,42 @@ def ingest_file(path: Path, context: IngestContext) -> FileResult:
     try:
         fmt = detect_format(path, context.format)
         fmt_name = fmt.name
-        landed = landing.land_in_batches(path, fmt, context, file_id)
+        landed = landing.land_in_batches(path, fmt, context, file_id) if hashing is None else None
         if landed is None:
-            landed = landing.land_whole(fmt.read(path, context.options), context, file_id, shown)
+            parsed = fmt.read(path, context.options)
+            base = _hashed(base, hashing)  # before anything lands
+            landed = landing.land_whole(parsed, context, file_id, shown)
     except FileFormatError as exc:
-        return _failed(context, base, fmt_name, str(exc))
+        return _failed(context, _hashed(base, hashing, strict=False), fmt_name, str(exc))
     except Exception as exc:  # a vendor file can break a parser in ways we cannot list; report, don't raise
-        return _failed(context, base, fmt_name, f"{path.name}: cannot read ({type(exc).__name__}: {exc})")
-    return _finish(context, base, fmt_name, landed, sha)
+        reason = f"{path.name}: cannot read ({type(exc).__name__}: {exc})"
+        return _failed(context, _hashed(base, hashing, strict=False), fmt_name, reason)
+    assert base.sha256 is not None
+    return _finish(context, base, fmt_name, landed, base.sha256)
+
+
+_hashing_thread: ThreadPoolExecutor | None = None
+
+
+def _hasher() -> ThreadPoolExecutor:
+    """The thread hashing new files while they are read (a read leaves a core partly idle)."""
+    global _hashing_thread
+    if _hashing_thread is None:
+        _hashing_thread = ThreadPoolExecutor(1, thread_name_prefix="ingest-hash")
+    return _hashing_thread
+
+
+def _hashed(base: LedgerEntry, hashing: Future[str] | None, *, strict: bool = True) -> LedgerEntry:
+    """``base`` with the hash taken beside the read (``strict``: its error raised; else a failed
+    file's row is recorded without a hash)."""
+    if hashing is None or base.sha256 is not None:
+        return base
+    try:
+        return replace(base, sha256=hashing.result())
+    except OSError:
+        if strict:
+            raise
+        return base
 
 
 def _finish(

@@ -175,6 +175,7 @@ class LedgerIndex:
 
     def __init__(self, ledger: pl.DataFrame | None = None) -> None:
         self._latest: dict[str, LedgerEntry] = {}
+        self._sizes: set[int | None] = set()
         self._top_file_id = 0
         if ledger is None or ledger.height == 0:
             return
@@ -182,6 +183,7 @@ class LedgerIndex:
             "sha256", keep="last", maintain_order=True
         )
         self._latest = {row["sha256"]: LedgerEntry(**row) for row in last.iter_rows(named=True)}
+        self._sizes = {entry.size_bytes for entry in self._latest.values()}
         top = ledger["file_id"].max()
         self._top_file_id = 0 if top is None else int(top)  # type: ignore[arg-type]
 
@@ -194,12 +196,18 @@ class LedgerIndex:
         """Account for a row just recorded (it becomes the latest of its hash)."""
         if entry.sha256 is not None:
             self._latest[entry.sha256] = entry
+            self._sizes.add(entry.size_bytes)
         if entry.file_id is not None:
             self._top_file_id = max(self._top_file_id, entry.file_id)
 
     def latest(self, sha256: str) -> LedgerEntry | None:
         """The latest row of a content hash, or ``None`` if the content was never seen."""
         return self._latest.get(sha256)
+
+    def may_hold(self, size_bytes: int) -> bool:
+        """Whether some recorded content has ``size_bytes`` (or an unknown size): only then can a
+        file of that size have a recorded hash."""
+        return size_bytes in self._sizes or None in self._sizes
 
     def path_of(self, file_id: int) -> str | None:
         """The path a ``file_id``'s content was last recorded under (``None`` if unknown)."""
