@@ -128,7 +128,7 @@ def test_columns_grow_when_the_text_is_larger_than_expected(
     """The columns are sized from the text size a file announces (a gzip trailer records only its
     last member's); a file holding more rows grows them between pieces and stages the same."""
     rows = [
-        f"binance-futures,BTCUSDT,{T0 + i},{T0 + i + 5},{'x' * (i % 9)}{i},{('buy', 'sell')[i % 2]},6000{i % 7}.5,{i % 13}.25"
+        f"binance-futures,BTCUSDT,{T0 + i},{T0 + i + 5},{'x' * (i % 17)}{i},{('buy', 'sell')[i % 2]},6000{i % 7}.5,{i % 13}.25"
         for i in range(6_000)
     ]
     path = _write(
@@ -138,7 +138,7 @@ def test_columns_grow_when_the_text_is_larger_than_expected(
     monkeypatch.setattr(fused_csv, "INFLATE_STEP", 1499)
     monkeypatch.setattr(fused_csv, "READ_STEP", 7001)
     _assert_same_staging(path, monkeypatch)
-    assert fused_csv.read(path).frame["trade_id"].to_list()[-2:] == ["xxxx5998", "xxxxx5999"]
+    assert fused_csv.read(path).frame["trade_id"].to_list()[-2:] == ["x" * 14 + "5998", "x" * 15 + "5999"]
 
 
 @settings(max_examples=200, deadline=None)
@@ -195,6 +195,11 @@ _ODD_DECIMAL = st.sampled_from(
         "1234567890123456789.5",
     ]
 )
+# Trade ids: numbers, and text ids on both sides of 12 characters (kept inline or not).
+_TRADE_ID = st.one_of(
+    st.integers(0, 10**12).map(str),
+    st.text(alphabet="abcdef0123456789-_:.", min_size=1, max_size=40),
+)
 _ODD_LINES = st.sampled_from(["", "\r", "only,three,fields", '"quoted",x'])
 
 
@@ -225,7 +230,8 @@ def _tardis_text(draw, kind: str) -> tuple[str, bool]:
             if odd and draw(st.booleans()):
                 price = draw(_ODD_DECIMAL)
                 plain = False
-            fields = [exchange, symbol, ts, local, str(draw(st.integers(0, 10**12))), side, price, amount]
+            trade_id = draw(_TRADE_ID)
+            fields = [exchange, symbol, ts, local, trade_id, side, price, amount]
         else:
             values = [draw(st.one_of(_PLAIN_DECIMAL, st.just(""))) for _ in range(4)]
             if odd and draw(st.booleans()):

@@ -236,7 +236,9 @@ class _Columns:
         self.sides = np.empty(capacity, dtype=np.int8)
         self.raws = np.empty((ndec, capacity), dtype=np.int64)
         self.decs = np.empty((ndec, capacity), dtype=np.int32)
-        self.offsets = np.empty(capacity + 1, dtype=np.int64)  # trade ids' ends, in their piece's text
+        # Trade ids as Arrow string views (16 bytes: the length, then the text if at most 12 bytes,
+        # else its first 4 bytes, its piece's buffer and its offset in that piece's text).
+        self.views = np.empty((capacity if layout.table == "trades" else 0, 16), dtype=np.uint8)
 
     @property
     def capacity(self) -> int:
@@ -248,7 +250,7 @@ class _Columns:
         more = _Columns(self.layout, max(rows, self.capacity * 3 // 2))
         more.ints[:, :filled], more.sides[:filled] = self.ints[:, :filled], self.sides[:filled]
         more.raws[:, :filled], more.decs[:, :filled] = self.raws[:, :filled], self.decs[:, :filled]
-        more.offsets[: filled + 1] = self.offsets[: filled + 1]
+        more.views[:filled] = self.views[:filled]
         return more
 
 
@@ -294,7 +296,7 @@ def _parse_file(chunks: Iterator[bytes], text_size: int) -> Parsed | None:
                     return None
                 checked = len(parsed)
                 columns = columns.grown(rows + count, rows)
-            parsed.append((_pool().submit(_parse_piece, columns, piece, rows, count), count))
+            parsed.append((_pool().submit(_parse_piece, columns, piece, len(parsed), rows, count), count))
             rows += count
             while len(parsed) - checked > PIECES_AHEAD:  # bounded text waiting to be parsed
                 if parsed[checked][0].result() is None:
@@ -314,13 +316,7 @@ def _parse_file(chunks: Iterator[bytes], text_size: int) -> Parsed | None:
         if p is not None
     ):
         return None  # a piece's rows name another instrument
-    texts = [p.text for p in pieces if p is not None]
-    if layout.table == "trades":  # each piece's trade id ends, from its own text's start to the file's
-        columns.offsets[0] = row = 0
-        for (_, count), base in zip(parsed, np.cumsum([0] + [len(t) for t in texts[:-1]]), strict=True):
-            columns.offsets[row + 1 : row + count + 1] += base
-            row += count
-    return _staged(columns, rows, first, np.concatenate(texts))
+    return _staged(columns, rows, first, [p.text for p in pieces if p is not None])
 
 
 def _pieces(chunks: Iterator[bytes], first: bytes, start: int) -> Iterator[list[_Segment]]:
@@ -354,9 +350,9 @@ def _pieces(chunks: Iterator[bytes], first: bytes, start: int) -> Iterator[list[
         yield [(pending, 0, len(pending), True)]
 
 
-def _parse_piece(columns: _Columns, piece: list[_Segment], row: int, count: int) -> _Piece | None:
-    """Parse a piece's ``count`` lines into rows ``row`` on of ``columns``; ``None`` when a line of
-    it is not plain."""
+def _parse_piece(columns: _Columns, piece: list[_Segment], index: int, row: int, count: int) -> _Piece | None:
+    """Parse the ``index``-th piece's ``count`` lines into rows ``row`` on of ``columns``; ``None``
+    when a line of it is not plain."""
     layout = columns.layout
     names = np.zeros((2, _MAX_NAME), dtype=np.uint8)
     name_lengths = np.full(2, -1, dtype=np.int64)
@@ -381,7 +377,8 @@ def _parse_piece(columns: _Columns, piece: list[_Segment], row: int, count: int)
             columns.sides,
             columns.raws,
             columns.decs,
-            columns.offsets,
+            columns.views,
+            index,
             text,
             n,
             used,
@@ -406,13 +403,16 @@ def _pool() -> ThreadPoolExecutor:
         return _parsers
 
 
-def _staged(columns: _Columns, n: int, first: _Piece, text: np.ndarray) -> Parsed:
-    """The staged frame of the first ``n`` rows of ``columns`` (no copy)."""
+def _staged(columns: _Columns, n: int, first: _Piece, texts: list[np.ndarray]) -> Parsed:
+    """The staged frame of the first ``n`` rows of ``columns`` (no copy); ``texts``: the pieces'
+    trade id text, in order (the string views' buffers)."""
     layout = columns.layout
     exchange, symbol = (bytes(first.names[k, : first.name_lengths[k]]).decode("ascii") for k in (0, 1))
     frame_columns = [pl.Series(name, columns.ints[k, :n]) for k, name in enumerate(_INT_NAMES)]
     if layout.table == "trades":
-        ids = pa.LargeStringArray.from_buffers(n, pa.py_buffer(columns.offsets[: n + 1]), pa.py_buffer(text))
+        ids = pa.Array.from_buffers(
+            pa.string_view(), n, [None, pa.py_buffer(columns.views[:n]), *map(pa.py_buffer, texts)]
+        )
         frame_columns += [pl.Series("trade_id", ids, dtype=pl.Utf8), pl.Series("side", columns.sides[:n])]
     for j, name in enumerate(layout.decimals):
         frame_columns += [
@@ -481,7 +481,8 @@ def _parse(
     sides,
     raws,
     decs,
-    offsets,
+    views,
+    buffer,
     text,
     n,
     text_used,
@@ -642,10 +643,18 @@ def _parse(
                         return _DONE, line_start, n, text_used
                     return _NOT_PLAIN, line_start, n, text_used
                 if kind == _TEXT:
-                    if used + length > text_capacity:
-                        return _FULL, line_start, n, text_used
-                    text[used : used + length] = data[p:q]
-                    used += length
+                    _put_int32(views, n, 0, length)
+                    if length <= 12:  # inline, zero-padded
+                        for k in range(12):
+                            views[n, 4 + k] = data[p + k] if k < length else 0
+                    else:  # a prefix, and where the text is
+                        if used + length > text_capacity:
+                            return _FULL, line_start, n, text_used
+                        views[n, 4:8] = data[p : p + 4]
+                        _put_int32(views, n, 8, buffer)
+                        _put_int32(views, n, 12, used)
+                        text[used : used + length] = data[p:q]
+                        used += length
                 elif q < stop or final:  # the first row's name (unless the data cut it)
                     if length > names.shape[1]:
                         return _NOT_PLAIN, line_start, n, text_used
@@ -663,11 +672,17 @@ def _parse(
             elif f != nfields - 1:  # a newline before the last field
                 return _NOT_PLAIN, line_start, n, text_used
             p = q + 1
-        offsets[n + 1] = used
         text_used = used
         n += 1
         pos = p
     return _DONE, pos, n, text_used
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _put_int32(views, row, at, value):  # pragma: no cover - compiled
+    """Write ``value`` as a little-endian int32 at ``views[row, at:at + 4]``."""
+    for k in range(4):
+        views[row, at + k] = (value >> (8 * k)) & 255
 
 
 @njit(cache=True, nogil=True, inline="always")
