@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -113,3 +114,17 @@ def test_clean_book_encoding_equals_the_general_path(levels: int, data: st.DataO
     assert good.to_dict(as_series=False) == expected_good.to_dict(as_series=False)
     assert bad.to_dict(as_series=False) == expected_bad.to_dict(as_series=False)
     assert good.schema == expected_good.schema
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(T0 - 2 * 86_400_000_000, T0 + 2 * 86_400_000_000), min_size=1, max_size=40)
+    | st.lists(st.integers(-(10**12), 10**12), min_size=1, max_size=5)  # around the epoch
+)
+def test_partition_date_is_each_rows_utc_receive_date(ts: list[int]) -> None:
+    """The ``date`` partition of lake rows (a constant for a one-day file) equals each row's UTC
+    receive date, before the epoch and across midnight included."""
+    frame = pl.DataFrame({"ts_local_us": ts})
+    got = frame.with_columns(canonical._date_of(frame["ts_local_us"]).alias("date"))["date"]
+    expected = [dt.date(1970, 1, 1) + dt.timedelta(days=t // 86_400_000_000) for t in ts]
+    assert got.to_list() == expected
