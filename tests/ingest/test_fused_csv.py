@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
 import zlib
 from pathlib import Path
 
@@ -376,3 +377,23 @@ def test_zlib_streams_match(tmp_path: Path) -> None:
     path = tmp_path / "x.csv.gz"
     path.write_bytes(gzip.compress(text, compresslevel=1))
     assert b"".join(fused_csv._inflated(path)) == zlib.decompress(path.read_bytes(), wbits=31)
+
+
+def test_a_forked_child_starts_its_own_threads() -> None:
+    """The parsing and hashing threads are started once per process; a child forked after a read
+    (``multiprocessing``'s default on Linux) has none of them, so it must not reuse the parent's
+    pools, whose work would never run there."""
+    from pointline.ingest import runner
+
+    fused_csv._pool(), runner._hasher()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave at once (no Polars, no pytest teardown)
+        fresh = fused_csv._parsers is None and runner._hashing_thread is None
+        os.write(write_end, b"1" if fresh else b"0")
+        os._exit(0)
+    os.close(write_end)
+    answer = os.read(read_end, 1)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
+    assert fused_csv._parsers is not None, "the parent keeps its threads"

@@ -3,10 +3,13 @@
 The general reader (Polars' CSV reader, then a scan of the decimal text, see
 :mod:`pointline.ingest.tardis`) holds the whole inflated file and makes a string of every price
 and size before reading its digits. A *plain* file, the shape Tardis ships, needs neither: this
-reader inflates the file in chunks (ISA-L, on a second thread) while a compiled kernel turns each
-line into the staged columns directly: timestamps as Int64, prices and sizes as digits and
-decimals exactly as :func:`pointline.lake.decimal_scan.scan_text` reads their text, trade sides as
-codes, trade ids as text. About 40% of a 1M-trade ingest goes away (see ``benchmarks/bench_ingest.py``).
+reader inflates the file in chunks (ISA-L, on a second thread) and cuts the text into pieces of
+whole lines; the lines of each piece are counted as it comes, which places its rows, and two
+threads run a compiled kernel over pieces at once, each writing its rows of the staged columns
+directly: timestamps as Int64, prices and sizes as digits and decimals exactly as
+:func:`pointline.lake.decimal_scan.scan_text` reads their text, trade sides as codes, trade ids as
+Arrow string views. The read of 1M trades takes less time than ``pl.read_csv`` of the same file
+(see ``docs/architecture.md`` and ``benchmarks/bench_ingest.py``).
 
 Plain means:
 
@@ -401,6 +404,15 @@ def _pool() -> ThreadPoolExecutor:
         if _parsers is None:
             _parsers = ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="fused-parse")
         return _parsers
+
+
+def _forget_pool() -> None:
+    """In a forked child the parent's threads do not exist: start its own at its first read."""
+    global _parsers, _parsers_lock
+    _parsers, _parsers_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _staged(columns: _Columns, n: int, first: _Piece, texts: list[np.ndarray]) -> Parsed:

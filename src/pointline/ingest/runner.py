@@ -242,6 +242,15 @@ def _hasher() -> ThreadPoolExecutor:
     return _hashing_thread
 
 
+def _forget_hasher() -> None:
+    """In a forked child the parent's thread does not exist: start its own at its first use."""
+    global _hashing_thread
+    _hashing_thread = None
+
+
+os.register_at_fork(after_in_child=_forget_hasher)
+
+
 def _hashed(base: LedgerEntry, hashing: Future[str] | None, *, strict: bool = True) -> LedgerEntry:
     """``base`` with the hash taken beside the read (``strict``: its error raised; else a failed
     file's row is recorded without a hash)."""
