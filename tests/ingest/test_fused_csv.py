@@ -397,3 +397,20 @@ def test_a_forked_child_starts_its_own_threads() -> None:
     os.waitpid(pid, 0)
     assert answer == b"1"
     assert fused_csv._parsers is not None, "the parent keeps its threads"
+
+
+def test_a_damaged_gzip_trailer_cannot_size_the_columns_beyond_reason(tmp_path: Path) -> None:
+    """The columns are sized from the gzip trailer's text size, capped at a ratio of the file's
+    size: a damaged trailer claiming 4 GiB asks for no more (and the file is declined)."""
+    rows = "".join(
+        f"binance-futures,BTCUSDT,{T0 + i * 7919},{T0 + i * 7927},{i},buy,{i * 31 % 997}.5,2\n"
+        for i in range(100)
+    )
+    text = (TRADES_HEADER + "\n" + rows).encode()
+    good = tmp_path / "good.csv.gz"
+    good.write_bytes(gzip.compress(text))
+    assert fused_csv._text_size(good, gz=True) == len(text)
+    damaged = tmp_path / "binance-futures_trades_2024-05-01_BTCUSDT.csv.gz"
+    damaged.write_bytes(good.read_bytes()[:-4] + b"\xff\xff\xff\xff")
+    assert fused_csv._text_size(damaged, gz=True) == damaged.stat().st_size * fused_csv._MAX_RATIO
+    assert fused_csv.read(damaged) is None

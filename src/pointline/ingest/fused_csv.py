@@ -64,6 +64,8 @@ READ_STEP = 1 << 20
 #: to them ahead of the parsed ones (bounds the inflated text held).
 PARSE_THREADS = max(1, min(2, os.cpu_count() or 1))
 PIECES_AHEAD = 8
+#: The most text a byte of gzip is taken to inflate to when sizing the columns (CSV: about 5-12).
+_MAX_RATIO = 32
 #: The longest line a plain file has (a longer one is no Tardis row).
 _MAX_LINE = 1 << 20
 
@@ -179,7 +181,8 @@ def _text_size(path: Path, gz: bool) -> int:
         return size
     with path.open("rb") as fh:
         fh.seek(-4, os.SEEK_END)
-        return int.from_bytes(fh.read(4), "little")
+        recorded = int.from_bytes(fh.read(4), "little")
+    return min(recorded, size * _MAX_RATIO)  # (a damaged trailer cannot ask for gigabytes)
 
 
 def _plain(path: Path) -> Iterator[bytes]:
