@@ -376,5 +376,6 @@ def _already_ordered(df: pl.DataFrame) -> bool:
     the storage order holds without a sort."""
     if df.height < 2:
         return True
-    one = df.select(pl.col("symbol_id").n_unique() == 1).item()  # (a constant column stays one)
+    # An expression: a file's symbol_id is a constant column, which a Series would write out.
+    one = df.select(pl.col("symbol_id").n_unique() == 1).item()
     return one and df["ts_local_us"].is_sorted()

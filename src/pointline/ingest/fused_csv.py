@@ -98,6 +98,8 @@ _MAX_LEVELS = 25
 _MAX_NAME = 256
 _MISSING = decimal_scan.MISSING
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
+# The side tokens, in the order of their codes (0, 1, 2).
+_BUY, _SELL, _UNKNOWN = (np.array(list(word), dtype=np.uint8) for word in (b"buy", b"sell", b"unknown"))
 
 
 @dataclass(frozen=True)
@@ -308,21 +310,19 @@ def _parse_file(chunks: Iterator[bytes], text_size: int) -> Parsed | None:
                 if parsed[checked][0].result() is None:
                     return None
                 checked += 1
-        pieces = [future.result() for future, _ in parsed]
+        pieces = [piece for future, _ in parsed if (piece := future.result()) is not None]
     finally:
         for future, _ in parsed:
             future.cancel()
-    if not pieces or any(piece is None for piece in pieces):
+    if not pieces or len(pieces) < len(parsed):
         return None  # not plain, or a header-only file (the general reader reports it)
     first = pieces[0]
-    assert first is not None
     if any(
         not np.array_equal(p.names, first.names) or not np.array_equal(p.name_lengths, first.name_lengths)
         for p in pieces
-        if p is not None
     ):
         return None  # a piece's rows name another instrument
-    return _staged(columns, rows, first, [p.text for p in pieces if p is not None])
+    return _staged(columns, rows, first, [p.text for p in pieces])
 
 
 def _pieces(chunks: Iterator[bytes], first: bytes, start: int) -> Iterator[list[_Segment]]:
@@ -527,26 +527,16 @@ def _parse(
             known = False
             width = widths[f]
             if width > 0 and p + width < stop and (data[p + width] == 44 or data[p + width] == 10):
-                # A number field of the shape before: read without scanning for its end.
                 point = points[f]
-                if point < 0:
-                    value, known = _digits(data, p, p + width)
-                    decimals = 0
-                elif data[p + point] == 46:
-                    whole, ok_whole = _digits(data, p, p + point)
-                    part, ok_part = _digits(data, p + point + 1, p + width)
-                    decimals = width - point - 1
-                    value = whole * _POW10[decimals] + part
-                    known = ok_whole and ok_part
-                if known:
-                    q = p + width
-                    if kind == _INT:
-                        ints[arg, n] = value
-                    else:
-                        raws[arg, n] = value
-                        decs[arg, n] = decimals
-            if known:
-                pass
+                if point < 0 or data[p + point] == 46:
+                    value, decimals, known = _number(data, p, p + point if point >= 0 else -1, p + width)
+            if known:  # a number field of the shape before: read without scanning for its end
+                q = p + width
+                if kind == _INT:
+                    ints[arg, n] = value
+                else:
+                    raws[arg, n] = value
+                    decs[arg, n] = decimals
             elif kind == _DECIMAL:
                 digits_at = p
                 if q < stop and (data[q] == 45 or data[q] == 43):  # '-' or '+'
@@ -577,15 +567,7 @@ def _parse(
                     decs[arg, n] = dec
                     ok = dec >= 0
                 else:
-                    if point_at < 0:
-                        value, ok = _digits(data, digits_at, q)
-                        decimals = 0
-                    else:
-                        whole, ok_whole = _digits(data, digits_at, point_at)
-                        part, ok_part = _digits(data, point_at + 1, q)
-                        decimals = q - point_at - 1
-                        value = whole * _POW10[decimals] + part
-                        ok = ok_whole and ok_part
+                    value, decimals, ok = _number(data, digits_at, point_at, q)
                     raws[arg, n] = -value if data[p] == 45 else value
                     decs[arg, n] = decimals
                     if ok and digits_at == p:  # unsigned: the shape to try first next time
@@ -609,26 +591,11 @@ def _parse(
                 while q < stop and data[q] != 44 and data[q] != 10:
                     q += 1
                 length = q - p
-                if length == 3 and data[p] == 98 and data[p + 1] == 117 and data[p + 2] == 121:
+                if _spells(data, p, length, _BUY):
                     sides[n] = 0
-                elif (
-                    length == 4
-                    and data[p] == 115
-                    and data[p + 1] == 101
-                    and data[p + 2] == 108
-                    and data[p + 3] == 108
-                ):
+                elif _spells(data, p, length, _SELL):
                     sides[n] = 1
-                elif (
-                    length == 7
-                    and data[p] == 117
-                    and data[p + 1] == 110
-                    and data[p + 2] == 107
-                    and data[p + 3] == 110
-                    and data[p + 4] == 111
-                    and data[p + 5] == 119
-                    and data[p + 6] == 110
-                ):
+                elif _spells(data, p, length, _UNKNOWN):
                     sides[n] = 2
                 elif q < stop or final:
                     return _NOT_PLAIN, line_start, n, text_used
@@ -691,6 +658,30 @@ def _parse(
         n += 1
         pos = p
     return _DONE, pos, n, text_used
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _number(data, start, point_at, end):  # pragma: no cover - compiled
+    """``(value, decimals, ok)`` of the digits ``data[start:end]`` with a point at ``point_at``
+    (``-1``: none) and at most 18 digits; ``ok``: all else digits."""
+    if point_at < 0:
+        value, ok = _digits(data, start, end)
+        return value, 0, ok
+    whole, ok_whole = _digits(data, start, point_at)
+    part, ok_part = _digits(data, point_at + 1, end)
+    decimals = end - point_at - 1
+    return whole * _POW10[decimals] + part, decimals, ok_whole and ok_part
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _spells(data, p, length, word):  # pragma: no cover - compiled
+    """Whether the ``length`` bytes at ``data[p]`` are ``word``."""
+    if length != word.shape[0]:
+        return False
+    for k in range(length):  # noqa: SIM110 (compiled: a loop, not a generator)
+        if data[p + k] != word[k]:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -254,7 +254,7 @@ os.register_at_fork(after_in_child=_forget_hasher)
 def _hashed(base: LedgerEntry, hashing: Future[str] | None, *, strict: bool = True) -> LedgerEntry:
     """``base`` with the hash taken beside the read (``strict``: its error raised; else a failed
     file's row is recorded without a hash)."""
-    if hashing is None or base.sha256 is not None:
+    if hashing is None:
         return base
     try:
         return replace(base, sha256=hashing.result())
